@@ -1,0 +1,37 @@
+# Quick start: `make run` then `make test`. Both create .venv and install everything first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+STAMP   = $(VENV)/.installed-stamp
+OUT    ?= out
+
+.PHONY: setup run test clean golden eval bench-money
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml requirements.lock
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev]'
+	touch $(STAMP)
+
+run: setup
+	$(BIN)/chipwire run corpus/sample --out $(OUT)/
+
+test: setup
+	$(BIN)/python -m pytest -q
+
+# Rewrites the golden end-to-end files; review the diff before committing.
+golden: setup
+	$(BIN)/python -m tests.golden.regenerate
+
+# Benchmarks read ../shared (a developer's checkout); they are not tests.
+BENCH_STAMP = $(VENV)/.bench-stamp
+$(BENCH_STAMP): $(STAMP)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
+	touch $(BENCH_STAMP)
+
+bench-money: $(BENCH_STAMP)
+	$(BIN)/python bench/bench_money.py
+
+clean:
+	rm -rf $(VENV) $(OUT) .pytest_cache

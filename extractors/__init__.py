@@ -1,0 +1,1 @@
+"""chipwire's extractors: pure functions over a spaCy ``Doc``, listed in a versioned registry."""

@@ -1,0 +1,53 @@
+"""What every extractor receives and how it is registered."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from spacy.tokens import Doc
+
+# The record fields an extractor may fill.
+FIELDS = ("entities", "money", "quantities", "options")
+
+
+@dataclass(frozen=True)
+class ExtractContext:
+    """What an extractor may know besides the ``Doc``.
+
+    Attributes:
+        lang: ISO 639-1 code of the article (``und`` when unknown).
+        title: The normalised title, or None.
+        published: ISO 8601 publication date (partial allowed), or None.
+        body_start: Offset of the body in ``doc.text`` (0 when there is no title).
+        found: Items already extracted by earlier extractors, by record field.
+    """
+
+    lang: str
+    title: str | None = None
+    published: str | None = None
+    body_start: int = 0
+    found: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+
+
+ExtractFn = Callable[[Doc, ExtractContext], tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class Extractor:
+    """A registered extractor.
+
+    Attributes:
+        name: Versioned name (``money.v1``), recorded in provenance; bump it when output changes.
+        field: The record field it fills (one of ``FIELDS``).
+        func: The pure function ``(doc, context) -> tuple of items``.
+    """
+
+    name: str
+    field: str
+    func: ExtractFn
+
+    def __post_init__(self) -> None:
+        if self.field not in FIELDS:
+            raise ValueError(f"extractor {self.name}: unknown field {self.field!r}; expected one of {FIELDS}")

