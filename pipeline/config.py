@@ -49,10 +49,13 @@ class LimitSettings:
         max_file_bytes: Files larger than this are not read.
         max_article_chars: Articles longer than this (after normalisation) are refused;
             spaCy's own default limit is 1,000,000 characters.
+        min_html_letters: An HTML page whose main text has fewer letters is not an article
+            (what is left is navigation or boilerplate).
     """
 
     max_file_bytes: int = 64 * 1024 * 1024
     max_article_chars: int = 1_000_000
+    min_html_letters: int = 50
 
 
 @dataclass(frozen=True)
@@ -87,26 +90,26 @@ def _apply(obj: Any, overrides: dict[str, Any], where: str) -> Any:
     changes: dict[str, Any] = {}
     for key, value in overrides.items():
         if key not in known:
-            raise ConfigError(f"unknown setting {where}{key!r}; known: {', '.join(sorted(known))}")
+            raise ConfigError(f"unknown setting '{where}{key}'; known: {', '.join(sorted(known))}")
         current = getattr(obj, key)
         if hasattr(current, "__dataclass_fields__"):
             if not isinstance(value, dict):
-                raise ConfigError(f"setting {where}{key!r} must be a table")
+                raise ConfigError(f"setting '{where}{key}' must be a table")
             changes[key] = _apply(current, value, f"{where}{key}.")
         elif isinstance(current, tuple):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                raise ConfigError(f"setting {where}{key!r} must be a list of strings")
+                raise ConfigError(f"setting '{where}{key}' must be a list of strings")
             changes[key] = tuple(value)
         elif isinstance(current, dict):
             if not isinstance(value, dict):
-                raise ConfigError(f"setting {where}{key!r} must be a table")
+                raise ConfigError(f"setting '{where}{key}' must be a table")
             changes[key] = {**current, **value}
         else:
             if isinstance(current, float) and isinstance(value, int) and not isinstance(value, bool):
                 value = float(value)
             if type(value) is not type(current):
                 raise ConfigError(
-                    f"setting {where}{key!r} must be {type(current).__name__}, got {type(value).__name__}"
+                    f"setting '{where}{key}' must be {type(current).__name__}, got {type(value).__name__}"
                 )
             changes[key] = value
     return replace(obj, **changes)

@@ -15,6 +15,7 @@ from datetime import date, datetime, timezone
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
+from xml.sax import SAXParseException
 
 import feedparser
 import regex
@@ -90,7 +91,10 @@ def read_file(path: Path, limits: LimitSettings) -> Iterator[Item]:
     if fmt == "binary":
         yield _error(source, Code.BINARY_INPUT, "file looks binary (NUL bytes); not a text, JSONL, HTML or feed")
         return
-    reader = {"text": _read_text, "jsonl": _read_jsonl, "html": _read_html, "feed": _read_feed}[fmt]
+    if fmt == "html":
+        yield from _read_html(path, data, source, limits.min_html_letters)
+        return
+    reader = {"text": _read_text, "jsonl": _read_jsonl, "feed": _read_feed}[fmt]
     yield from reader(path, data, source)
 
 
@@ -275,15 +279,17 @@ def iso_date(value: str) -> str | None:
 
 # --- HTML pages --------------------------------------------------------------------------------
 
-def _read_html(path: Path, data: bytes, source: Source) -> Iterator[Item]:
+def _read_html(path: Path, data: bytes, source: Source, min_letters: int) -> Iterator[Item]:
     try:
         doc = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False)
     except Exception as exc:  # noqa: BLE001 - trafilatura/lxml raise many types on hostile markup
         yield _error(source, Code.NO_MAIN_TEXT, f"HTML could not be parsed: {type(exc).__name__}: {exc}")
         return
     text = getattr(doc, "text", None) if doc is not None else None
-    if not text or not text.strip():
-        yield _error(source, Code.NO_MAIN_TEXT, "no main text found in the HTML page")
+    letters = sum(ch.isalpha() for ch in text or "")
+    if letters < min_letters:
+        yield _error(source, Code.NO_MAIN_TEXT,
+                     f"no main text found in the HTML page ({letters} letters < {min_letters})")
         return
     url = getattr(doc, "url", None)
     extra: dict[str, Any] = {}
@@ -325,12 +331,15 @@ def _read_feed(path: Path, data: bytes, source: Source) -> Iterator[Item]:
         yield _error(source, Code.MALFORMED_FEED, refusal)
         return
     parsed = feedparser.parse(data, sanitize_html=False, resolve_relative_uris=False)
+    problem = parsed.get("bozo_exception")
+    # feedparser's loose parser "recovers" items from broken XML by guessing; a truncated or
+    # corrupt feed is reported instead, so nobody mistakes guessed items for the feed's content.
+    # An encoding override (bytes not in the declared charset) is not malformed XML.
+    if isinstance(problem, SAXParseException) or (problem is not None and not parsed.entries):
+        yield _error(source, Code.MALFORMED_FEED, f"feed XML is malformed: {problem}")
+        return
     if not parsed.entries:
-        if parsed.get("bozo"):
-            reason = f"feed XML is malformed: {parsed.get('bozo_exception')}"
-            yield _error(source, Code.MALFORMED_FEED, reason)
-        else:
-            yield _error(source, Code.EMPTY_INPUT, "feed has no items")
+        yield _error(source, Code.EMPTY_INPUT, "feed has no items")
         return
     feed_name = parsed.feed.get("link") or parsed.feed.get("title") or str(path)
     for index, entry in enumerate(parsed.entries, start=1):

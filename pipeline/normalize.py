@@ -141,8 +141,12 @@ def normalize_article(raw: RawArticle, normalizer: Normalizer) -> Article:
     """
     title = normalizer.title(raw.title) if raw.title else None
     body = strip_repeated_title(normalizer.text(raw.body), title)
-    text = f"{title}\n\n{body}" if title else body
-    body_start = len(title) + 2 if title else 0
+    if title and body:
+        text, body_start = f"{title}\n\n{body}", len(title) + 2
+    elif title:
+        text, body_start = title, len(title)
+    else:
+        text, body_start = body, 0
     content_hash = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return Article(
         article_id=article_id(raw),

@@ -263,16 +263,25 @@ def run_batch(
     out_dir: Path,
     settings: Settings,
     *,
+    tools: Tools | None = None,
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> RunSummary:
     """Process every input and write the output folder; returns the run's summary.
 
     Writes ``records.jsonl``, ``errors.jsonl``, ``duplicates.jsonl``, the Parquet tables
     under ``parquet/`` and ``summary.json``, each atomically.
+
+    Args:
+        inputs: Files or folders to read.
+        out_dir: Output folder (created if needed).
+        settings: The run's settings.
+        tools: Already loaded tools to reuse (tests, long-lived workers); loaded from
+            ``settings`` when None.
+        on_outcome: Called after each outcome is written (progress display).
     """
     summary = RunSummary()
     t0 = time.perf_counter()
-    tools = Tools.load(settings)
+    tools = tools or Tools.load(settings)
     summary.seconds["load"] += time.perf_counter() - t0
     sinks = {name: JsonlSink(out_dir / f"{name}.jsonl") for name in ("records", "errors", "duplicates")}
     rows: dict[str, list[dict[str, Any]]] = defaultdict(list)

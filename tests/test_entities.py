@@ -1,0 +1,68 @@
+"""Entities: label mapping per language and spans on real sentences."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from spacy.language import Language
+
+from extractors.base import ExtractContext
+from extractors.entities import extract_entities, map_label, sentence_bounds
+from pipeline.nlp import ModelPool
+from tests.conftest import CASES as CASES_DIR
+from tests.conftest import case_id, load_cases
+
+CASES = load_cases("ner")
+LABEL_CASES = [
+    (path.stem, label, expected)
+    for path in sorted((CASES_DIR / "ner").glob("*.yaml"))
+    for label, expected in yaml.safe_load(Path(path).read_text(encoding="utf-8"))["labels"].items()
+]
+
+
+@pytest.mark.parametrize(("lang", "label", "expected"), LABEL_CASES,
+                         ids=[f"{lang}-{label}" for lang, label, _ in LABEL_CASES])
+def test_label_mapping(lang: str, label: str, expected: str | None) -> None:
+    assert map_label(label, lang) == expected
+
+
+def test_unknown_label_becomes_misc() -> None:
+    assert map_label("SOMETHING_NEW", "en") == "MISC"
+
+
+@pytest.mark.parametrize("pair", CASES, ids=[case_id(c) for c in CASES])
+def test_entity_cases(pair: tuple[str, dict[str, Any]], models: ModelPool) -> None:
+    lang, case = pair
+    doc = models.get(lang)(case["text"])
+    found = {(e.text, e.label) for e in extract_entities(doc, ExtractContext(lang=lang))}
+    for text, label in case["expect"]:
+        assert (text, label) in found
+    surfaces = {text for text, _ in found}
+    for text in case["absent"]:
+        assert text not in surfaces
+
+
+def test_blank_pipeline_has_no_entities(blank: Callable[[str], Language]) -> None:
+    doc = blank("de")("Nvidia und TSMC bauen eine Fabrik in Dresden.")
+    assert extract_entities(doc, ExtractContext(lang="de")) == ()
+
+
+def test_spans_are_trimmed_and_inside_one_sentence(models: ModelPool) -> None:
+    text = "« NVIDIA » domine le marché. Le PDG Sam Altman parle, selon Bernstein."
+    doc = models.get("fr")(text)
+    for ent in extract_entities(doc, ExtractContext(lang="fr")):
+        assert text[ent.start:ent.end] == ent.text
+        assert ent.text == ent.text.strip(" «»,.")
+        assert not any(start < ent.start < end < ent.end for start, end in sentence_bounds(doc))
+
+
+def test_parser_split_inside_a_name_is_repaired(models: ModelPool) -> None:
+    # fr_core_news_sm starts a sentence at "Altman" here; no punctuation precedes it.
+    doc = models.get("fr")("« NVIDIA » domine le marché. Le PDG Sam Altman parle, selon Bernstein.")
+    bounds = sentence_bounds(doc)
+    assert any(doc.text[s:e].startswith("Le PDG Sam Altman") for s, e in bounds)
+    assert any(doc.text[s:e].startswith("domine le marché.") or "marché." in doc.text[s:e] for s, e in bounds)
