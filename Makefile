@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: setup run test clean golden eval bench-money
+.PHONY: setup run test lint clean golden eval bench-money
 
 setup: $(STAMP)
 
@@ -19,6 +19,10 @@ run: setup
 
 test: setup
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff check pipeline extractors tests
+	$(BIN)/mypy pipeline extractors
 
 # Rewrites the golden end-to-end files; review the diff before committing.
 golden: setup

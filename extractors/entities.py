@@ -8,7 +8,7 @@ the longest in-sentence piece is kept.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 from spacy.tokens import Doc, Span
 
@@ -32,7 +32,7 @@ class NerData:
     person_titles: frozenset[str]
 
 
-@lru_cache(maxsize=None)
+@cache
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)

@@ -8,7 +8,7 @@ on the language code.
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -50,7 +50,7 @@ def available_languages(section: str) -> list[str]:
     return sorted(p.stem for p in folder.glob("*.yaml") if p.stem != "base")
 
 
-@lru_cache(maxsize=None)
+@cache
 def load_section(section: str, lang: str) -> dict[str, Any]:
     """Return the merged data of ``section`` for ``lang`` (``base.yaml`` alone when it has no file).
 

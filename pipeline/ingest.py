@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
 from pathlib import Path
 from typing import Any
@@ -268,7 +268,7 @@ def iso_date(value: str) -> str | None:
                 return None
         return value
     try:
-        return datetime.fromisoformat(value.replace("Z", "+00:00")).isoformat()
+        return datetime.fromisoformat(value).isoformat()
     except ValueError:
         pass
     try:
@@ -285,8 +285,8 @@ def _read_html(path: Path, data: bytes, source: Source, min_letters: int) -> Ite
     except Exception as exc:  # noqa: BLE001 - trafilatura/lxml raise many types on hostile markup
         yield _error(source, Code.NO_MAIN_TEXT, f"HTML could not be parsed: {type(exc).__name__}: {exc}")
         return
-    text = getattr(doc, "text", None) if doc is not None else None
-    letters = sum(ch.isalpha() for ch in text or "")
+    text = str(getattr(doc, "text", None) or "")
+    letters = sum(ch.isalpha() for ch in text)
     if letters < min_letters:
         yield _error(source, Code.NO_MAIN_TEXT,
                      f"no main text found in the HTML page ({letters} letters < {min_letters})")
@@ -301,7 +301,7 @@ def _read_html(path: Path, data: bytes, source: Source, min_letters: int) -> Ite
         source=Source(id=str(path), path=str(path), url=url),
         title=getattr(doc, "title", None),
         body=text,
-        published=iso_date(doc.date) if getattr(doc, "date", None) else None,
+        published=iso_date(str(found_date)) if (found_date := getattr(doc, "date", None)) else None,
         fmt="html",
         extra=extra,
     )
@@ -380,7 +380,7 @@ def _feed_date(entry: Any, extra: dict[str, Any]) -> str | None:
         parsed = entry.get(f"{key}_parsed")
         if parsed:
             try:
-                return datetime(*parsed[:6], tzinfo=timezone.utc).isoformat()
+                return datetime(*parsed[:6]).replace(tzinfo=UTC).isoformat()
             except (TypeError, ValueError):
                 pass
         if entry.get(key):

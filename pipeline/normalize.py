@@ -121,7 +121,7 @@ def strip_repeated_title(body: str, title: str | None) -> str:
     """
     if not title:
         return body
-    first, sep, rest = body.partition("\n")
+    first, _sep, rest = body.partition("\n")
     if _DATE_HEADER.sub("", first).strip().casefold() == title.strip().casefold():
         return rest.lstrip("\n")
     return body

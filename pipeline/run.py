@@ -143,8 +143,8 @@ def process(items: Iterable[RawArticle | ErrorEntry], tools: Tools, summary: Run
                 pending.append((index, *prepared))
             else:
                 outcomes[index] = prepared
-        for index, outcome in _analyse(pending, tools, summary):
-            outcomes[index] = outcome
+        for index, analysed in _analyse(pending, tools, summary):
+            outcomes[index] = analysed
         for outcome in outcomes:
             assert outcome is not None  # every item got exactly one outcome above
             summary.count(outcome)
