@@ -80,7 +80,16 @@ def test_seed_record(sample_run: tuple[Path, RunSummary]) -> None:
         # Nothing glued: no entity spans a repaired boundary ("NVIDIA. Le", "ChatGPT Quel").
         assert ". " not in ent["text"] and "\n" not in ent["text"]
         assert not any(glue in ent["text"] for glue in ("NVIDIA.Le", "ChatGPTQuel", "sujet.Ces"))
-    assert seed["money"] == [] and seed["options"] == []  # their extractors have not landed
+    money = [(m["value"], m["lower"], m["upper"], m["currency"], m["approximate"], m["period"], m["per"])
+             for m in seed["money"]]
+    assert money == [
+        (0.04, None, None, "USD", True, None, "query"),
+        (48_100_000_000, None, None, "USD", True, None, None),
+        (16_000_000_000, None, None, "USD", True, "year", None),
+        (None, 100_000_000, 1_000_000_000, "USD", True, "year", None),
+    ]
+    assert [(q["value"], q["unit"]) for q in seed["quantities"]] == [(80, "percent"), (10000, "GPU")]
+    assert seed["options"] == []  # the options extractor has not landed
 
 
 def test_bad_items_never_stop_the_batch(tmp_path: Path, settings: Settings, tools: Tools) -> None:
