@@ -24,6 +24,10 @@ lint: setup
 	$(BIN)/ruff check pipeline extractors tests
 	$(BIN)/mypy pipeline extractors
 
+# Development gold set: chipwire vs stock spaCy per language (tests/eval/README.md).
+eval: setup
+	$(BIN)/python -m tests.eval.evaluate
+
 # Rewrites the golden end-to-end files; review the diff before committing.
 golden: setup
 	$(BIN)/python -m tests.golden.regenerate

@@ -8,6 +8,8 @@ from typing import Any
 
 from spacy.tokens import Doc
 
+from pipeline.config import EntitySettings
+
 # The record fields an extractor may fill.
 FIELDS = ("entities", "money", "quantities", "options")
 
@@ -22,6 +24,7 @@ class ExtractContext:
         published: ISO 8601 publication date (partial allowed), or None.
         body_start: Offset of the body in ``doc.text`` (0 when there is no title).
         found: Items already extracted by earlier extractors, by record field.
+        entity_settings: Entity linking settings of the run.
     """
 
     lang: str
@@ -29,6 +32,7 @@ class ExtractContext:
     published: str | None = None
     body_start: int = 0
     found: Mapping[str, tuple[Any, ...]] = field(default_factory=dict)
+    entity_settings: EntitySettings = field(default_factory=EntitySettings)
 
 
 ExtractFn = Callable[[Doc, ExtractContext], tuple[Any, ...]]

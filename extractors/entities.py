@@ -7,16 +7,22 @@ the longest in-sentence piece is kept.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
+from typing import Any
 
+import regex
 from spacy.tokens import Doc, Span
 
 from extractors.base import ExtractContext
+from extractors.kb import KBEntry
 from extractors.langdata import LangDataError, load_section
+from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
 
 LABELS = frozenset({"ORG", "PERSON", "LOCATION", "PRODUCT", "EVENT", "MISC"})
+# "National's Series 32000" names the product, not National's possession of it.
+_POSSESSIVE = regex.compile(r"['’]s\b")
 
 
 # A name glued after a title continues over at most this many capitalised tokens.
@@ -30,13 +36,22 @@ class NerData:
     labels: dict[str, str | None]
     trim_chars: str
     person_titles: frozenset[str]
+    not_names: frozenset[str]
+    locations: tuple[str, ...]
+    name_suffixes: tuple[str, ...]
+    capitalised_names: bool
+    name_particles: frozenset[str]
+    org_words: frozenset[str]
 
 
 @cache
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)
-    unknown = set(data) - {"labels", "trim_chars", "person_titles"}
+    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words")
+    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", *lists}
+    if not isinstance(data.get("capitalised_names", False), bool):
+        raise LangDataError(f"ner/{lang}: 'capitalised_names' must be true or false")
     if unknown:
         raise LangDataError(f"ner/{lang}: unknown keys {sorted(unknown)}")
     labels = data.get("labels")
@@ -45,10 +60,24 @@ def ner_data(lang: str) -> NerData:
     bad = {k: v for k, v in labels.items() if v is not None and v not in LABELS}
     if bad:
         raise LangDataError(f"ner/{lang}: labels map to unknown chipwire labels {bad}; allowed {sorted(LABELS)}")
-    titles = data.get("person_titles", [])
-    if not isinstance(titles, list) or not all(isinstance(t, str) for t in titles):
-        raise LangDataError(f"ner/{lang}: 'person_titles' must be a list of strings")
-    return NerData(labels, str(data.get("trim_chars", "")), frozenset(t.casefold() for t in titles))
+    for key in lists:
+        value = data.get(key, [])
+        if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
+            raise LangDataError(f"ner/{lang}: '{key}' must be a list of non-empty strings")
+    base_locations = load_section("ner", "base").get("locations", [])
+    # Language files extend the shared place names instead of replacing them.
+    locations = {loc.casefold() for loc in [*base_locations, *data.get("locations", [])]}
+    return NerData(
+        labels=labels,
+        trim_chars=str(data.get("trim_chars", "")),
+        person_titles=frozenset(t.casefold() for t in data.get("person_titles", [])),
+        not_names=frozenset(t.casefold() for t in data.get("not_names", [])),
+        locations=tuple(sorted(locations, key=len, reverse=True)),
+        name_suffixes=tuple(data.get("name_suffixes", [])),
+        capitalised_names=bool(data.get("capitalised_names", False)),
+        name_particles=frozenset(w.casefold() for w in data.get("name_particles", [])),
+        org_words=frozenset(w.casefold() for w in data.get("org_words", [])),
+    )
 
 
 def map_label(label: str, lang: str) -> str | None:
@@ -121,21 +150,31 @@ def clean_surface(text: str) -> str:
 
 
 def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
-    """Return the document's named entities with chipwire labels and trimmed, in-sentence spans.
+    """Return the document's named entities with chipwire labels, trimmed in-sentence spans and links.
+
+    Entities marked by the knowledge-base rulers carry their entry; the others are linked
+    by alias and fuzzy matching (persons only by exact alias: a person's name that looks
+    like a company's is still a person). Single-word person mentions take the full name
+    they abbreviate in the same article ("M. Altman" → "Sam Altman").
 
     Args:
-        doc: A parsed document; blank pipelines simply have no entities.
-        ctx: The extraction context (only ``lang`` is used).
+        doc: A parsed document; blank pipelines only have the rulers' entities.
+        ctx: The extraction context (``lang`` and ``entity_settings`` are used).
     """
-    if not doc.ents:
-        return ()
     data = ner_data(ctx.lang)
+    settings = ctx.entity_settings
+    linker = default_linker(settings.fuzzy_threshold, settings.min_fuzzy_chars) if settings.linking else None
     bounds = sentence_bounds(doc)
     text = doc.text
     out: list[Entity] = []
-    for ent in doc.ents:
+    found = [*doc.ents, *_titled_persons(doc, data.person_titles)]
+    if data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
+        found += _capitalised_names(doc, data, found)
+    for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
-        if label is None:
+        if label is None or (ent.ent_id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
+            continue
+        if not ent.ent_id_ and _is_noise(ent):
             continue
         ent, had_title = _strip_title(ent, data.person_titles)
         if had_title:
@@ -146,5 +185,167 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if not any(ch.isalnum() for ch in surface):
             continue
         name = clean_surface(surface)
-        out.append(Entity(text=surface, label=label, canonical=name, id=None, start=start, end=end))
-    return tuple(out)
+        if not ent.ent_id_:
+            if name.casefold() in data.locations or name.casefold() + "." in data.locations:
+                out.append(Entity(surface, "LOCATION", name, None, start, end))
+                continue
+            if label in {"ORG", "MISC"}:
+                name = _without_leading_place(name, data.locations)
+            if not name or name.casefold() in data.not_names:
+                continue
+        entry = _link(ent.ent_id_, name, label, linker)
+        if entry is not None:
+            out.append(Entity(surface, entry_label(entry), entry.canonical, entry_id(entry), start, end))
+        else:
+            out.append(Entity(surface, label, _POSSESSIVE.sub("", name), None, start, end))
+    out = _join_adjacent_persons(out, text)
+    renamed = merge_person_names((i, e.canonical) for i, e in enumerate(out) if e.label == "PERSON")
+    return tuple(replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out))
+
+
+def _inside_longer_word(text: str, ent: Span) -> bool:
+    """True when a knowledge-base match is part of a longer Latin word ("HP" in "HPC").
+
+    Character-segmented scripts (Chinese) tokenise every letter, so an alias can match
+    inside a longer name; a Chinese name followed by a model number ("骁龙8cx") is fine.
+    """
+    first, last = text[ent.start_char], text[ent.end_char - 1]
+    before = text[ent.start_char - 1] if ent.start_char else " "
+    after = text[ent.end_char] if ent.end_char < len(text) else " "
+    return (_latin_alnum(first) and _latin_alnum(before)) or (_latin_alnum(last) and _latin_alnum(after))
+
+
+def _all_lower(surface: str) -> bool:
+    """A knowledge-base alias written all in lower case ("microchip technology") is a phrase, not a name."""
+    return surface == surface.lower() and surface != surface.upper()
+
+
+def _latin_alnum(ch: str) -> bool:
+    return ch.isascii() and ch.isalnum()
+
+
+def _without_leading_place(name: str, locations: tuple[str, ...]) -> str:
+    """Drop a leading place name from an organisation ("U.S. Commerce Department" → "Commerce Department").
+
+    Returns "" when nothing name-like is left ("U.S. firms", "U.S. government"): a country's
+    generic bodies are not named organisations.
+    """
+    folded = name.casefold()
+    for place in locations:
+        if folded.startswith(place + " "):
+            rest = name[len(place) + 1:].strip()
+            # One capitalised word left ("Firms" in a title-cased headline) is a common noun.
+            return rest if sum(word[:1].isupper() for word in rest.split()) >= 2 else ""
+    return name
+
+
+# Parts of speech that are never a whole name: a NER span made only of them is noise
+# ("Repenser", "Qu'", "It"); nouns are kept because product and company names are tagged NOUN.
+_NOT_NAME_POS = frozenset({"VERB", "AUX", "ADJ", "ADV", "PRON", "DET", "ADP", "CCONJ", "SCONJ", "PART", "INTJ"})
+
+
+def _is_noise(ent: Span) -> bool:
+    """An unlinked NER span that cannot be a name.
+
+    No two letters; only stop words; one word of a part of speech names never have; two or
+    more lower-case content words (a phrase, not a name: "an indispensable monopoly"); or a
+    U+FFFD replacement character (text whose accents were lost cannot give a canonical name).
+    """
+    if sum(ch.isalpha() for ch in ent.text) < 2 or all(t.is_stop or t.is_punct for t in ent):
+        return True
+    if "\ufffd" in ent.text:
+        return True
+    if sum(t.is_alpha and t.is_lower and not t.is_stop for t in ent) >= 2:
+        return True
+    return len(ent) == 1 and ent[0].pos_ in _NOT_NAME_POS
+
+
+def _titled_persons(doc: Doc, titles: frozenset[str]) -> list[Span]:
+    """Person names introduced by a title ("Nvidia-Chef Jensen Huang", "CEO Lisa Su") outside other entities.
+
+    Pipelines without a statistical NER (blank languages) find persons only this way; with one,
+    it adds the names the NER missed.
+    """
+    taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    found: list[Span] = []
+    for token in doc:
+        if token.text.casefold() not in titles or token.i in taken:
+            continue
+        end = token.i + 1
+        while end < len(doc) and end - token.i <= 3 and end not in taken and _name_word(doc[end]):
+            end += 1
+        if end - token.i >= 3:  # a first and a last name: one capitalised word alone is too often a noun
+            found.append(Span(doc, token.i + 1, end, label="PERSON"))
+            taken.update(range(token.i + 1, end))
+    return found
+
+
+def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> list[Span]:
+    """Names found by capitalisation, for languages with no statistical NER whose nouns are lower case.
+
+    A run of two or more capitalised words that are not stop words (the language's name
+    particles allowed inside: "Luiz Fux", "Caja del Seguro Social") is a name; it is an ORG
+    when one of its words is an organisation word of the language, else a PERSON. An
+    all-capitals word of three or more letters is an acronym, an ORG. Known places are skipped.
+    """
+    taken = {i for ent in known for i in range(ent.start, ent.end)}
+    found: list[Span] = []
+    i = 0
+    while i < len(doc):
+        token = doc[i]
+        if i in taken or not _name_word(token):
+            if i not in taken and _acronym(token, data):
+                found.append(Span(doc, i, i + 1, label="ORG"))
+            i += 1
+            continue
+        end = i + 1
+        while end < len(doc) and end not in taken and (
+                _name_word(doc[end]) or (doc[end].lower_ in data.name_particles and end + 1 < len(doc)
+                                         and _name_word(doc[end + 1]))):
+            end += 1
+        span = Span(doc, i, end)
+        if end - i >= 2 and span.text.casefold() not in data.locations:
+            is_org = any(t.lower_ in data.org_words for t in span)
+            found.append(Span(doc, i, end, label="ORG" if is_org else "PERSON"))
+        i = end
+    return found
+
+
+def _acronym(token: Any, data: NerData) -> bool:
+    text = token.text
+    if not (len(text) >= 3 and text.isalpha() and text.isupper()):
+        return False
+    # In an all-capitals headline every word looks like an acronym.
+    doc = token.doc
+    neighbours = [doc[j] for j in (token.i - 1, token.i + 1) if 0 <= j < len(doc) and doc[j].is_alpha]
+    if any(n.is_upper and len(n) > 1 for n in neighbours):
+        return False
+    return text.casefold() not in data.not_names and text.casefold() not in data.locations
+
+
+def _name_word(token: Any) -> bool:
+    return bool(token.is_alpha and token.is_title and not token.is_stop and token.whitespace_ != "\n")
+
+
+def _join_adjacent_persons(entities: list[Entity], text: str) -> list[Entity]:
+    """Join two unlinked person spans separated by one space: NER split a name ("Bhasker" "Kode")."""
+    out: list[Entity] = []
+    for ent in sorted(entities, key=lambda e: e.start):
+        prev = out[-1] if out else None
+        if (prev is not None and prev.label == ent.label == "PERSON" and prev.id is None and ent.id is None
+                and text[prev.end:ent.start] == " "):
+            surface = text[prev.start:ent.end]
+            out[-1] = Entity(surface, "PERSON", clean_surface(surface), None, prev.start, ent.end)
+        else:
+            out.append(ent)
+    return out
+
+
+def _link(kb_key: str, name: str, label: str, linker: Linker | None) -> KBEntry | None:
+    if linker is None:
+        return None
+    if kb_key:
+        return linker.kb.get(kb_key)
+    if label == "PERSON":
+        return linker.kb.lookup(name)
+    return linker.link(name)

@@ -42,6 +42,24 @@ class LanguageSettings:
 
 
 @dataclass(frozen=True)
+class EntitySettings:
+    """Entity recognition and linking settings.
+
+    Attributes:
+        linking: Mark knowledge-base aliases before the NER and link entities to the
+            knowledge base; False gives the stock spaCy entities (the evaluation baseline).
+        fuzzy_threshold: Minimum rapidfuzz ratio (0-100) to link a name that is not an exact
+            alias; above 100 turns fuzzy matching off. Measured on the development set
+            (see docs/EVALUATION.md).
+        min_fuzzy_chars: Names shorter than this (normalised) are only linked exactly.
+    """
+
+    linking: bool = True
+    fuzzy_threshold: float = 90.0
+    min_fuzzy_chars: int = 6
+
+
+@dataclass(frozen=True)
 class LimitSettings:
     """Size limits that turn hostile or runaway input into error entries.
 
@@ -68,6 +86,7 @@ class Settings:
         batch_size: Documents per ``nlp.pipe`` batch.
         extractors: Versioned names of the extractors to run, in order.
         language: Language identification settings.
+        entities: Entity recognition and linking settings.
         limits: Input size limits.
     """
 
@@ -76,6 +95,7 @@ class Settings:
     batch_size: int = 16
     extractors: tuple[str, ...] = ("entities.v1", "money.v1", "quantities.v1")
     language: LanguageSettings = field(default_factory=LanguageSettings)
+    entities: EntitySettings = field(default_factory=EntitySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
 
     def config_hash(self) -> str:

@@ -13,7 +13,11 @@ from dataclasses import dataclass, field
 
 import spacy
 from spacy.language import Language
+from spacy.util import compile_infix_regex
 
+from extractors.entities import ner_data
+from extractors.kb import load_kb
+from extractors.linking import add_kb_rulers
 from pipeline.config import Settings
 
 
@@ -31,6 +35,12 @@ class ModelPool:
         return self._loaded[lang]
 
     def _load(self, lang: str) -> Language:
+        nlp = self._base_pipeline(lang)
+        if self.settings.entities.linking:
+            add_kb_rulers(nlp, load_kb(), ner_data(lang).name_suffixes)
+        return nlp
+
+    def _base_pipeline(self, lang: str) -> Language:
         package = self.settings.models.get(lang)
         if package:
             return spacy.load(package)
@@ -42,6 +52,7 @@ class ModelPool:
             nlp = spacy.blank(self.settings.blank_fallback)
         if not nlp.has_pipe("sentencizer") and not nlp.has_pipe("senter") and not nlp.has_pipe("parser"):
             nlp.add_pipe("sentencizer")
+        _split_hyphenated_words(nlp)
         return nlp
 
     def describe(self, lang: str) -> str:
@@ -51,3 +62,13 @@ class ModelPool:
         if self.settings.models.get(lang):
             return f"{meta.get('lang', lang)}_{meta.get('name', '?')}=={meta.get('version', '?')}"
         return f"spacy.blank({nlp.lang})+sentencizer (spacy=={spacy.__version__})"
+
+
+# Blank tokenizers keep "Nvidia-Aktie" or "AMD-Chips" as one token, so no name inside such a
+# compound could be matched; the statistical pipelines already split them.
+_HYPHEN_INFIX = r"(?<=[\w])[-‐‑](?=[\w])"
+
+
+def _split_hyphenated_words(nlp: Language) -> None:
+    infixes = list(nlp.Defaults.infixes or []) + [_HYPHEN_INFIX]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[attr-defined]

@@ -209,6 +209,7 @@ class Record:
     provenance: Provenance
     extra: dict[str, Any] = field(default_factory=dict)
     language_reason: str | None = None
+    entity_summary: tuple[Any, ...] = ()
     schema_version: str = SCHEMA_VERSION
 
 

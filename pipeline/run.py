@@ -23,6 +23,8 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from extractors.base import ExtractContext, Extractor
+from extractors.kb import load_kb
+from extractors.linking import summarize_entities
 from extractors.registry import EXTRACTORS
 from pipeline import __version__
 from pipeline.config import Settings
@@ -223,7 +225,8 @@ def _extract(article: Article, guess: LangGuess, doc: Doc, tools: Tools, summary
     found: dict[str, tuple[Any, ...]] = {}
     for extractor in tools.extractors:
         ctx = ExtractContext(lang=guess.code, title=article.title, published=article.published,
-                             body_start=article.body_start, found=found)
+                             body_start=article.body_start, found=found,
+                             entity_settings=tools.settings.entities)
         try:
             # Timed per extractor: each one's share of the pipeline's time is a target of its own.
             with _Timer(summary.seconds, f"{Stage.EXTRACT}:{extractor.name}"):
@@ -241,6 +244,7 @@ def _extract(article: Article, guess: LangGuess, doc: Doc, tools: Tools, summary
         language_reason=guess.reason,
         text=article.text,
         entities=found.get("entities", ()),
+        entity_summary=summarize_entities(found.get("entities", ()), article.body_start, load_kb()),
         money=found.get("money", ()),
         quantities=found.get("quantities", ()),
         options=found.get("options", ()),

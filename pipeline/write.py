@@ -43,6 +43,7 @@ def record_to_dict(record: Record) -> dict[str, Any]:
         **({"language_reason": record.language_reason} if record.language_reason else {}),
         "text": record.text,
         "entities": [asdict(e) for e in record.entities],
+        "entity_summary": [asdict(s) for s in record.entity_summary],
         "money": [
             {**asdict(m), "value": json_number(m.value), "lower": json_number(m.lower), "upper": json_number(m.upper)}
             for m in record.money

@@ -38,9 +38,13 @@ def test_unknown_label_becomes_misc() -> None:
 def test_entity_cases(pair: tuple[str, dict[str, Any]], models: ModelPool) -> None:
     lang, case = pair
     doc = models.get(lang)(case["text"])
-    found = {(e.text, e.label) for e in extract_entities(doc, ExtractContext(lang=lang))}
-    for text, label in case["expect"]:
+    entities = extract_entities(doc, ExtractContext(lang=lang))
+    found = {(e.text, e.label) for e in entities}
+    canonical = {(e.text, e.label): e.canonical for e in entities}
+    for text, label, *name in case["expect"]:
         assert (text, label) in found
+        if name:
+            assert canonical[(text, label)] == name[0]
     surfaces = {text for text, _ in found}
     for text in case["absent"]:
         assert text not in surfaces
@@ -66,3 +70,32 @@ def test_parser_split_inside_a_name_is_repaired(models: ModelPool) -> None:
     bounds = sentence_bounds(doc)
     assert any(doc.text[s:e].startswith("Le PDG Sam Altman") for s, e in bounds)
     assert any(doc.text[s:e].startswith("domine le marché.") or "marché." in doc.text[s:e] for s, e in bounds)
+
+
+def test_entity_summary_counts_mentions_title_roles_and_makers(models: ModelPool) -> None:
+    from extractors.kb import load_kb
+    from extractors.linking import summarize_entities
+
+    text = "Nvidia et OpenAI\n\nOpenAI utilise ChatGPT. Nvidia vend des puces à OpenAI."
+    entities = extract_entities(models.get("fr")(text), ExtractContext(lang="fr"))
+    summary = {s.canonical: s for s in summarize_entities(entities, len("Nvidia et OpenAI") + 2, load_kb())}
+    assert summary["OpenAI"].mentions == 3 and summary["OpenAI"].in_title
+    assert summary["OpenAI"].first_offset == text.index("OpenAI")
+    assert "chip_designer" in summary["NVIDIA"].roles and summary["NVIDIA"].id == "Q182477"
+    assert summary["ChatGPT"].maker == "OpenAI" and not summary["ChatGPT"].in_title
+
+
+@pytest.mark.parametrize(("name", "canonical"), [
+    ("Nvidia Corporation", "NVIDIA"),          # legal suffix, exact after normalisation
+    ("Qualcom Technologies", "Qualcomm"),      # misspelling, fuzzy
+    ("Globalfoundries Inc.", "GlobalFoundries"),
+    ("Itel", None),                            # short: never fuzzy ("Intel")
+    ("Random Widgets Holding", None),
+], ids=["suffix", "fuzzy-typo", "case-and-suffix", "short-not-fuzzy", "unknown"])
+def test_linker(name: str, canonical: str | None) -> None:
+    from extractors.linking import default_linker
+    from pipeline.config import EntitySettings
+
+    settings = EntitySettings()
+    entry = default_linker(settings.fuzzy_threshold, settings.min_fuzzy_chars).link(name)
+    assert (entry.canonical if entry else None) == canonical
