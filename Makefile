@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: setup run test lint clean golden eval bench-money
+.PHONY: setup run test lint clean golden eval train bench-money
 
 setup: $(STAMP)
 
@@ -23,6 +23,11 @@ test: setup
 lint: setup
 	$(BIN)/ruff check pipeline extractors tests
 	$(BIN)/mypy pipeline extractors
+
+# Options classifier: cross-validated and test-split figures (it is refitted from the shipped
+# sentences at run time, so there is no model file to write).
+train: setup
+	$(BIN)/python -m extractors.data.options.train --test
 
 # Development gold set: chipwire vs stock spaCy per language (tests/eval/README.md).
 eval: setup

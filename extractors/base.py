@@ -46,11 +46,13 @@ class Extractor:
         name: Versioned name (``money.v1``), recorded in provenance; bump it when output changes.
         field: The record field it fills (one of ``FIELDS``).
         func: The pure function ``(doc, context) -> tuple of items``.
+        models: Returns ``{name: version or hash}`` of the learned models it uses, for provenance.
     """
 
     name: str
     field: str
     func: ExtractFn
+    models: Callable[[], dict[str, str]] | None = None
 
     def __post_init__(self) -> None:
         if self.field not in FIELDS:

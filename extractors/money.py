@@ -23,6 +23,7 @@ skips anything inside a money span.
 from __future__ import annotations
 
 import bisect
+import dataclasses
 import itertools
 import re
 from collections.abc import Mapping, Sequence
@@ -37,6 +38,7 @@ from spacy.tokens import Doc
 from extractors.langdata import LangDataError, available_languages, load_section
 from extractors.numbers import (
     NUMBER_PATTERN,
+    SPACELESS,
     alternation,
     category_alternation,
     grouped_alternation,
@@ -60,6 +62,17 @@ _BARE_MIN_MAGNITUDE = Decimal("1e6")
 # abbreviations such as "m" or "Md" never do.
 _VAGUE_MAGNITUDE_MIN_LEN = 5
 _BARE_PLURAL_SPAN = (Decimal(1), Decimal(1000))
+# Not followed by a letter or digit of a spaced script: the right edge of an amount.
+_AMOUNT_END = rf"(?![^\W_{SPACELESS}])"
+# Sentence and clause punctuation (Latin and CJK) that may end a bare amount.
+_CLOSING_PUNCT = r"[.,;:!?…)\]，。；：！？、）]"
+# Shortest misspelt magnitude word read by the typo rule ("Mird." for "Mrd."), letters only.
+_TYPO_MIN_LEN = 3
+# A unit price stated before a first amount carries over to a second one in the same sentence
+# ("earnings per share of 12 cts, against 15 cts") when the two are this close ...
+_PER_CARRY_GAP = 40
+# ... and within this factor of each other (a unit price, not the total that follows it).
+_PER_CARRY_RATIO = Decimal(10)
 
 
 # --------------------------------------------------------------------------- data validation
@@ -81,13 +94,15 @@ def _is_number(value: Any) -> bool:
 def _check_currency(value: Any) -> bool:
     if isinstance(value, str):
         return bool(_ISO_4217.fullmatch(value))
-    if not isinstance(value, dict) or set(value) - {"code", "scale", "ambiguous"}:
+    if not isinstance(value, dict) or set(value) - {"code", "scale", "ambiguous", "defer_to"}:
         return False
     return (
         isinstance(value.get("code"), str)
         and bool(_ISO_4217.fullmatch(value["code"]))
         and ("scale" not in value or _is_number(value["scale"]))
         and isinstance(value.get("ambiguous", False), bool)
+        and _is_str_list(value.get("defer_to", []))
+        and all(_ISO_4217.fullmatch(c) for c in value.get("defer_to", []))
     )
 
 
@@ -117,7 +132,7 @@ _SCHEMA: dict[str, tuple[Any, str]] = {
     "currencies_before": (_mapping_of(lambda v: isinstance(v, str) and bool(_ISO_4217.fullmatch(v))),
                           "a mapping of symbol → ISO 4217 code"),
     "currencies_after": (_mapping_of(_check_currency),
-                         "a mapping of name → ISO code or {code, scale, ambiguous}"),
+                         "a mapping of name → ISO code or {code, scale, ambiguous, defer_to}"),
     "magnitudes": (_mapping_of(_is_number), "a mapping of word → number"),
     "connectors": (_is_str_list, "a list of words"),
     "number_words": (_mapping_of(_is_number), "a mapping of word → number"),
@@ -125,16 +140,21 @@ _SCHEMA: dict[str, tuple[Any, str]] = {
     "approximate_qualifiers": (lambda v: _is_str_list(v) and set(v) <= set(QUALIFIERS),
                                f"a list drawn from {QUALIFIERS}"),
     "qualifier_articles": (_is_str_list, "a list of words"),
+    "qualifiers_after": (_mapping_of(_is_str_list, QUALIFIERS),
+                         f"a mapping of {QUALIFIERS} → phrases right after the amount"),
     "vague": (_mapping_of(_is_pair), "a mapping of cue → [low, high]"),
     "range_separators": (_is_str_list, "a list of separators"),
     "range_pairs": (_mapping_of(lambda v: isinstance(v, str) and bool(v)), "a mapping of starter → separator"),
     "range_blockers": (_is_str_list, "a list of words"),
+    "change_pairs": (_mapping_of(lambda v: isinstance(v, str) and bool(v)),
+                     "a mapping of starter → separator"),
     "per_words": (_is_str_list, "a list of words"),
     "periods": (_mapping_of(_is_str_list, PERIODS), f"a mapping of {PERIODS} → nouns"),
     "per_nouns": (_mapping_of(_is_str_list), "a mapping of unit → nouns"),
     "standalone_periods": (_mapping_of(_is_str_list, PERIODS), f"a mapping of {PERIODS} → phrases"),
     "standalone_per": (_mapping_of(_is_str_list), "a mapping of unit → phrases"),
     "period_blockers": (_is_str_list, "a list of words"),
+    "periods_before": (_mapping_of(_is_str_list, PERIODS), f"a mapping of {PERIODS} → phrases"),
     "unit_cues_before": (_is_str_list, "a list of words"),
     "period_fillers": (_is_str_list, "a list of words"),
     "bare_followers": (_is_str_list, "a list of words"),
@@ -185,6 +205,9 @@ class _Currency:
     code: str
     scale: Decimal
     ambiguous: bool
+    # A unit name shared by several currencies ("元" is the yuan's, the Taiwan and Hong Kong
+    # dollar's): it means one of these when the last explicitly named currency before it is one.
+    defer_to: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -199,12 +222,15 @@ class _Lexicon:
     vague: Mapping[str, tuple[Decimal, Decimal]]
     approximate: frozenset[str]
     range_pairs: Mapping[str, str]
+    change_pairs: Mapping[str, str]
     bare_lookback: int
     atom: re.Pattern[str]
     vague_re: re.Pattern[str]
     magnitude_re: re.Pattern[str]
     qualifier_re: re.Pattern[str]
     qualifier_names: Mapping[str, str]
+    qualifier_after_re: re.Pattern[str]
+    qualifier_after_names: Mapping[str, str]
     range_free_re: re.Pattern[str]
     range_starter_re: re.Pattern[str]
     range_blocker_re: re.Pattern[str]
@@ -212,15 +238,21 @@ class _Lexicon:
     after_names: Mapping[str, str]
     unit_before_re: re.Pattern[str]
     unit_before_names: Mapping[str, str]
+    period_before_re: re.Pattern[str]
+    period_before_names: Mapping[str, str]
+    typo_re: re.Pattern[str]
+    typo_magnitudes: Mapping[str, Decimal]
     bare_follow_re: re.Pattern[str]
     quantity_re: re.Pattern[str]
+    quantity_range_re: re.Pattern[str]
     quantity_names: Mapping[str, str]
 
 
 def _currency(value: str | Mapping[str, Any]) -> _Currency:
     if isinstance(value, str):
         return _Currency(value, Decimal(1), False)
-    return _Currency(value["code"], to_decimal(value.get("scale", 1)), bool(value.get("ambiguous", False)))
+    return _Currency(value["code"], to_decimal(value.get("scale", 1)), bool(value.get("ambiguous", False)),
+                     tuple(value.get("defer_to", ())))
 
 
 @cache
@@ -247,20 +279,30 @@ def _lexicon(lang: str) -> _Lexicon:
     atom = (
         r"(?P<neg>(?<![\w)\]])[-−](?=\S))?"
         rf"(?:(?P<cpre>{cur_before})\s?)?"
-        rf"(?P<num>{NUMBER_PATTERN}|(?P<nw>{alternation(data['number_words'])})(?=[\s-]+(?:{mag}|{cur_words}|{range_words})))"
+        rf"(?P<num>{NUMBER_PATTERN}|(?P<nw>{alternation(data['number_words'])})(?=[\s-]*(?:{mag}|{cur_words}|{range_words})))"
         rf"(?:(?P<mags>(?:{gap}{mag})+)(?:\s?(?P<conn>{conn})\s?(?={cur_after}))?)?"
         rf"(?:{gap}(?P<cpost>{cur_after}))?"
-        r"(?![^\W_])"
+        + _AMOUNT_END
     )
+    # After a cue any magnitude may follow ("数十亿美元"); without one, only a long word
+    # ("billions of dollars"), never an abbreviation.
     vague = (
-        rf"(?<![\w.,])(?=(?:{alternation(data['vague'])}|{alternation(vague_mags)}))"
+        rf"(?<![.,]|[^\W{SPACELESS}])(?=(?:{alternation(data['vague'])}|{alternation(vague_mags)}))"
         rf"(?:(?P<vq>{alternation(data['vague'])})\s*)?"
-        rf"(?:(?P<mags>{alternation(vague_mags)}(?:\s+{alternation(vague_mags)})*)\s*)?"
+        rf"(?:(?P<mags>(?(vq){mag}(?:\s*{mag})*|{alternation(vague_mags)}(?:\s+{alternation(vague_mags)})*))\s*)?"
         rf"(?:(?P<conn>{conn})\s?)?"
         rf"(?P<cpost>{cur_words})"
-        r"(?![^\W_])"
+        + _AMOUNT_END
     )
+    # A misspelt magnitude between a number and a currency ("26,04 Mird. Dollar").
+    typo = rf"(?P<num>{NUMBER_PATTERN})\s?(?P<typo>[^\W\d_]{{{_TYPO_MIN_LEN},8}})\.?\s(?P<cpost>{cur_after}){_AMOUNT_END}"
+    typo_magnitudes = {
+        key: to_decimal(v) for k, v in mags.items()
+        if len(key := normalise_key(k).rstrip(".")) >= _TYPO_MIN_LEN and key.isalpha()
+    }
     qualifier, qualifier_names = category_alternation(data["qualifiers"], "q")
+    qualifier_after, qualifier_after_names = grouped_alternation(data["qualifiers_after"], "qa")
+    period_before, period_before_names = grouped_alternation(data["periods_before"], "pb")
     articles = alternation(data["qualifier_articles"])
     stand_periods, sp_names = grouped_alternation(data["standalone_periods"], "sp")
     stand_per, su_names = grouped_alternation(data["standalone_per"], "su")
@@ -271,17 +313,28 @@ def _lexicon(lang: str) -> _Lexicon:
         **{k: f"per:{v}" for k, v in {**su_names, **nu_names}.items()},
     }
     after_cue = (
-        r"^(?P<fill>\s+" + alternation(data["period_fillers"]) + r"\s*[^\W\d_][\w-]*)?\s+"
-        rf"(?:{stand_periods}|{stand_per}|{alternation(data['per_words'])}\s+(?:{noun_periods}|{noun_per}))"
+        r"^(?P<fill>\s+" + alternation(data["period_fillers"]) + r"\s*[^\W\d_][\w-]*)?\s*"
+        rf"(?:{stand_periods}|{stand_per}|{alternation(data['per_words'])}\s*(?:{noun_periods}|{noun_per}))"
         rf"(?!\s+{alternation(data['period_blockers'])})(?!\s*\d)"
     )
     unit_before, unit_before_names = grouped_alternation(data["per_nouns"], "ub")
     followers = alternation(data["bare_followers"])
     money_nouns = alternation(data["money_nouns"])
-    bare_follow = rf"\s*(?:{followers}|(?:{conn}\s*)?{money_nouns}|[.,;:)\]]|$)"
+    bare_follow = rf"\s*(?:{followers}|(?:{conn}\s*)?{money_nouns}|{_CLOSING_PUNCT}|$)"
     qty_units, qty_names = grouped_alternation(data["quantity_units"], "qu")
     quantity = (
-        rf"{NUMBER_PATTERN}(?P<mags>(?:{gap}{mag})*)(?:\s?{conn})?\s?{qty_units}"
+        rf"{NUMBER_PATTERN}(?P<mags>(?:{gap}{mag})*)(?:\s?{conn})?"
+        # a model or brand name may sit between a count and its unit ("350,000 H100 GPUs")
+        rf"(?P<model>(?:[^\S\n](?:(?-i:[A-Z])[\w.+-]*|[\w.+-]*\d[\w.+-]*)){{1,2}}(?=\s))?"
+        rf"\s?{qty_units}"
+    )
+    # The first bound of a quantity range whose unit is written once ("12 à 13 %").
+    # "between 12 and 13 %": a starter's own separator only after that starter.
+    quantity_range = (
+        rf"(?:(?P<starter>{alternation(data['range_pairs'])})\s*)?"
+        rf"(?P<first>{_renamed(NUMBER_PATTERN, '0')})\s*"
+        rf"(?:{alternation(data['range_separators'])}|(?(starter){alternation(data['range_pairs'].values())}|(?!x)x))"
+        rf"\s*(?={_renamed(NUMBER_PATTERN, '1')}\s?{qty_units})"
     )
     flags = re.IGNORECASE
     return _Lexicon(
@@ -293,27 +346,42 @@ def _lexicon(lang: str) -> _Lexicon:
         vague={normalise_key(k): (to_decimal(a), to_decimal(b)) for k, (a, b) in data["vague"].items()},
         approximate=frozenset(data["approximate_qualifiers"]),
         range_pairs={normalise_key(k): normalise_key(v) for k, v in data["range_pairs"].items()},
+        change_pairs={normalise_key(k): normalise_key(v) for k, v in data["change_pairs"].items()},
         bare_lookback=data["bare_lookback"],
         atom=re.compile(atom, flags),
         vague_re=re.compile(vague, flags),
         magnitude_re=re.compile(mag, flags),
         qualifier_re=re.compile(rf"{qualifier}(?:\s+{articles})?\s*$", flags),
         qualifier_names=qualifier_names,
+        qualifier_after_re=re.compile(rf"\s*{qualifier_after}{_AMOUNT_END}", flags),
+        qualifier_after_names=qualifier_after_names,
         range_free_re=re.compile(rf"\s*{alternation(data['range_separators'])}\s*", flags),
-        range_starter_re=re.compile(rf"(?P<starter>{alternation(data['range_pairs'])})\s+$", flags),
+        range_starter_re=re.compile(
+            rf"(?P<starter>{alternation([*data['range_pairs'], *data['change_pairs']])})\s*$", flags
+        ),
         range_blocker_re=re.compile(
             rf"{alternation(data['range_blockers'])}\s+(?:{alternation(data['range_pairs'])}\s+)?$", flags
         ),
         after_re=re.compile(after_cue, flags),
         after_names=after_names,
         unit_before_re=re.compile(
-            rf"{alternation(data['unit_cues_before'])}\s+(?:[\w-]+\s+){{0,2}}?{unit_before}", flags
+            rf"{alternation(data['unit_cues_before'])}\s*(?:[\w-]+\s+){{0,2}}?{unit_before}", flags
         ),
         unit_before_names=unit_before_names,
+        period_before_re=re.compile(period_before, flags),
+        period_before_names=period_before_names,
+        typo_re=re.compile(typo, flags),
+        typo_magnitudes=typo_magnitudes,
         bare_follow_re=re.compile(bare_follow, flags),
         quantity_re=re.compile(quantity, flags),
+        quantity_range_re=re.compile(quantity_range, flags),
         quantity_names=qty_names,
     )
+
+
+def _renamed(pattern: str, suffix: str) -> str:
+    """``pattern`` with its named groups renamed, to use it twice in one regex."""
+    return re.sub(r"\(\?P([<=])(\w+)", lambda m: f"(?P{m.group(1)}{m.group(2)}{suffix}", pattern)
 
 
 def check_language_data(lang: str) -> None:
@@ -358,6 +426,7 @@ class _Span:
     upper: Decimal | None
     currency: str
     vague: bool
+    defer_to: tuple[str, ...] = ()
 
 
 def _magnitude(surfaces: str, lex: _Lexicon) -> tuple[Decimal, bool]:
@@ -365,7 +434,8 @@ def _magnitude(surfaces: str, lex: _Lexicon) -> tuple[Decimal, bool]:
     for m in lex.magnitude_re.finditer(surfaces):
         surface = normalise_key(m.group())
         total *= lex.magnitudes[surface]
-        big = big or len(surface.rstrip(".")) >= 2
+        # "m" may be metres; "Md", "亿" are magnitude words (a spaceless script has no abbreviations)
+        big = big or len(surface.rstrip(".")) >= 2 or not surface.isascii()
     return total, big and total >= _BARE_MIN_MAGNITUDE
 
 
@@ -396,6 +466,48 @@ def _atoms(text: str, lex: _Lexicon) -> list[_Atom]:
         currency = post or (_Currency(pre, Decimal(1), False) if pre else None)
         end = len(text[:end].rstrip())
         atoms.append(_Atom(m.start(), end, number, magnitude, big, currency, bool(m.group("neg")), year_like))
+    return _with_typos(text, atoms, lex)
+
+
+def _typo_magnitude(word: str, lex: _Lexicon) -> Decimal | None:
+    """The magnitude a misspelt word stands for: one edit away from one magnitude value only.
+
+    The first letter must agree (typos rarely hit it), which keeps "ten" from reading as "trn".
+    """
+    word = normalise_key(word)
+    values = {
+        value for key, value in lex.typo_magnitudes.items()
+        if key[0] == word[0] and _one_edit(word, key)
+    }
+    return values.pop() if len(values) == 1 else None
+
+
+def _one_edit(a: str, b: str) -> bool:
+    """Whether ``a`` and ``b`` differ by exactly one insertion, deletion or substitution."""
+    if a == b or abs(len(a) - len(b)) > 1:
+        return False
+    if len(a) == len(b):
+        return sum(x != y for x, y in zip(a, b, strict=True)) == 1
+    short, long_ = sorted((a, b), key=len)
+    return any(long_[:i] + long_[i + 1:] == short for i in range(len(long_)))
+
+
+def _with_typos(text: str, atoms: list[_Atom], lex: _Lexicon) -> list[_Atom]:
+    """Replace bare numbers followed by a misspelt magnitude and a currency with amounts."""
+    bare = {a.start: i for i, a in enumerate(atoms) if a.currency is None and a.magnitude is None}
+    for m in lex.typo_re.finditer(text):
+        word = m.group("typo")
+        if m.start() not in bare or normalise_key(word) in lex.after or normalise_key(word) in lex.magnitudes:
+            continue
+        magnitude = _typo_magnitude(word, lex)
+        if magnitude is None:
+            continue
+        currency = lex.after[normalise_key(m.group("cpost"))]
+        number = parse_number(m.group("num"), lex.decimal_mark)
+        old = atoms[bare[m.start()]]
+        atoms[bare[m.start()]] = _Atom(
+            m.start(), m.end(), number, magnitude, magnitude >= _BARE_MIN_MAGNITUDE, currency, old.negative, False
+        )
     return atoms
 
 
@@ -421,7 +533,8 @@ def _exact(value: Decimal) -> Decimal:
 def _point(atom: _Atom) -> _Span | None:
     if atom.currency is None:
         return None
-    return _Span(atom.start, atom.end, _atom_value(atom), None, None, atom.currency.code, False)
+    return _Span(atom.start, atom.end, _atom_value(atom), None, None, atom.currency.code, False,
+                 atom.currency.defer_to)
 
 
 def _range(text: str, first: _Atom, second: _Atom, lex: _Lexicon) -> _Span | None:
@@ -431,11 +544,21 @@ def _range(text: str, first: _Atom, second: _Atom, lex: _Lexicon) -> _Span | Non
     the first one is returned alone, with the magnitude and currency it shares with the second.
     """
     between = text[first.end:second.start]
+    # a qualifier of the second bound ("von gut 6,2 auf knapp 16,6 Milliarden") is not a separator
+    cue = lex.qualifier_re.search(between)
+    if cue is not None and cue.start() > 0:
+        between = between[:cue.start()]
     window = text[max(0, first.start - _CUE_WINDOW):first.start]
-    change = lex.range_blocker_re.search(window) is not None
-    starter = lex.range_starter_re.search(window)
+    # the first bound's own qualifier may sit between the starter and the number ("von gut 6,2")
+    own_cue = lex.qualifier_re.search(window)
+    starter_window = window[:own_cue.start()] if own_cue is not None else window
+    change = lex.range_blocker_re.search(starter_window) is not None
+    starter = lex.range_starter_re.search(starter_window)
     start = first.start
-    if starter and normalise_key(between) == lex.range_pairs.get(normalise_key(starter.group("starter"))):
+    starter_key = normalise_key(starter.group("starter")) if starter else ""
+    if starter and normalise_key(between) == lex.change_pairs.get(starter_key):
+        change = True
+    elif starter and normalise_key(between) == lex.range_pairs.get(starter_key):
         start = first.start - len(window) + starter.start()
     elif lex.range_free_re.fullmatch(between):
         if starter:
@@ -455,7 +578,7 @@ def _range(text: str, first: _Atom, second: _Atom, lex: _Lexicon) -> _Span | Non
         return _Span(first.start, first.end, lower, None, None, currency.code, False) if first.currency is None else None
     if not lower < upper:
         return None
-    return _Span(start, second.end, None, lower, upper, currency.code, False)
+    return _Span(start, second.end, None, lower, upper, currency.code, False, currency.defer_to)
 
 
 def _vague(text: str, lex: _Lexicon) -> list[_Span]:
@@ -483,7 +606,13 @@ def _without_overlaps(spans: list[_Span]) -> list[_Span]:
 
 
 def _inherit(text: str, atoms: list[_Atom], spans: list[_Span], lex: _Lexicon) -> list[_Span]:
-    """Give bare "number + magnitude word" amounts the currency of the money just before them."""
+    """Give bare "number + magnitude word" amounts a currency from the money before them.
+
+    A figure repeated from earlier in the article (the title's "5,5 milliards d'euros", then
+    "la France souhaite investir 5,5 milliards") takes the currency it was first written with,
+    however far back; otherwise the amount takes the currency of the money just before it,
+    within ``bare_lookback`` characters.
+    """
     taken = sorted(spans, key=lambda s: s.start)
     starts = [s.start for s in taken]
     for atom in atoms:
@@ -496,11 +625,17 @@ def _inherit(text: str, atoms: list[_Atom], spans: list[_Span], lex: _Lexicon) -
             continue
         if not lex.bare_follow_re.match(text, atom.end):
             continue
+        value = _atom_value(atom)
+        earlier = {s.currency for s in taken[:i] if s.value == value}
         previous = taken[i - 1] if i else None
-        if previous is None or atom.start - previous.end > lex.bare_lookback:
+        if len(earlier) == 1:
+            code = earlier.pop()
+        elif previous is not None and atom.start - previous.end <= lex.bare_lookback:
+            code = previous.currency
+        else:
             continue
-        currency = _Currency(previous.currency, Decimal(1), False)
-        span = _Span(atom.start, atom.end, _atom_value(atom, None, currency), None, None, previous.currency, False)
+        currency = _Currency(code, Decimal(1), False)
+        span = _Span(atom.start, atom.end, _atom_value(atom, None, currency), None, None, code, False)
         taken.insert(i, span)
         starts.insert(i, span.start)
     return taken
@@ -515,7 +650,20 @@ def _find_spans(text: str, lex: _Lexicon) -> list[_Span]:
         if joined is not None:
             spans.append(joined)
     spans = _without_overlaps(spans + _vague(text, lex))
-    return _inherit(text, atoms, spans, lex)
+    return _deferred(_inherit(text, atoms, spans, lex))
+
+
+def _deferred(spans: list[_Span]) -> list[_Span]:
+    """Resolve shared unit names ("元") to the last explicitly named currency when it is one of theirs."""
+    out: list[_Span] = []
+    last: str | None = None
+    for span in spans:
+        if not span.defer_to:
+            last = span.currency
+        elif last in span.defer_to:
+            span = dataclasses.replace(span, currency=last, defer_to=())
+        out.append(span)
+    return out
 
 
 # --------------------------------------------------------------------------- attributes
@@ -544,10 +692,11 @@ def _sentence_of(start: int, end: int, bounds: tuple[list[int], list[int]]) -> t
     return starts[first], ends[last]
 
 
-def _qualifier(text: str, start: int, lex: _Lexicon) -> tuple[str | None, int]:
+def _qualifier(text: str, start: int, floor: int, lex: _Lexicon) -> tuple[str | None, int]:
+    """A qualifier right before the amount, not inside the previous figure; where it starts."""
     window_start = max(0, start - _CUE_WINDOW)
     m = lex.qualifier_re.search(text, window_start, start)
-    if m is None:
+    if m is None or m.start() < floor:
         return None, start
     return matched_category(m, lex.qualifier_names), m.start()
 
@@ -561,6 +710,57 @@ def _rate(text: str, end: int, lex: _Lexicon) -> tuple[str | None, str | None, i
     kind, _, value = category.partition(":")
     new_end = end if m.group("fill") else end + m.end()
     return (value, None, new_end) if kind == "period" else (None, value, new_end)
+
+
+def _qualifier_after(text: str, end: int, lex: _Lexicon) -> tuple[str | None, int]:
+    """A qualifier right after the amount ("$5 billion or more", "80亿美元以上"); the new end."""
+    m = lex.qualifier_after_re.match(text, end)
+    if m is None:
+        return None, end
+    return matched_category(m, lex.qualifier_after_names), m.end()
+
+
+def _period_before(text: str, sent_start: int, start: int, floor: int, lex: _Lexicon) -> str | None:
+    """A rate named shortly before the amount in its sentence ("cada día pierden unos $38 millones")."""
+    last = None
+    for m in lex.period_before_re.finditer(text, max(sent_start, floor, start - _CUE_WINDOW), start):
+        last = m
+    if last is None or any(c.isdigit() for c in text[last.end():start]):
+        return None  # another figure sits between: the rate is that one's
+    if re.search(r"[\d%]\s*$", text[max(0, last.start() - 3):last.start()]):
+        return None  # "grew 20% each year to $5 billion": the rate belongs to the figure before it
+    return matched_category(last, lex.period_before_names)
+
+
+def _unit_peers(text: str, first: Money, second: Money) -> bool:
+    """Whether two figures of one sentence share a unit price named before or after both.
+
+    "earnings per share of 12 cts, against 15 cts", "at 12 dlrs and 14 dlrs a share": close,
+    in the same currency, of the same order of size, with no other number in between (so
+    "$5 million, or 12 cts a share" keeps the total apart).
+    """
+    if first.currency != second.currency or first.sentence != second.sentence:
+        return False
+    if not first.value or not second.value:
+        return False
+    between = text[first.end:second.start]
+    if len(between) > _PER_CARRY_GAP or any(c.isdigit() for c in between):
+        return False
+    ratio = abs(second.value / first.value)
+    return 1 / _PER_CARRY_RATIO <= ratio <= _PER_CARRY_RATIO
+
+
+def _share_units(text: str, figures: list[Money], sources: list[str]) -> list[Money]:
+    """Carry a unit price forward from a cue before a figure, backward from a cue after one."""
+    for i in range(1, len(figures)):
+        prev, cur = figures[i - 1], figures[i]
+        if sources[i - 1] == "before" and cur.per is None and cur.period is None and _unit_peers(text, prev, cur):
+            figures[i], sources[i] = dataclasses.replace(cur, per=prev.per), "before"
+    for i in range(len(figures) - 2, -1, -1):
+        cur, nxt = figures[i], figures[i + 1]
+        if sources[i + 1] == "after" and cur.per is None and cur.period is None and _unit_peers(text, cur, nxt):
+            figures[i], sources[i] = dataclasses.replace(cur, per=nxt.per), "after"
+    return figures
 
 
 def _unit_before(text: str, sent_start: int, start: int, floor: int, lex: _Lexicon) -> str | None:
@@ -594,13 +794,19 @@ def extract_money(doc: Doc, *, lang: str) -> tuple[Money, ...]:
     bounds = _sentence_bounds(doc)
     figures: list[Money] = []
     previous_end = 0
+    sources: list[str] = []  # where each figure's unit price was read: "before", "after" or ""
     for span in spans:
-        qualifier, start = _qualifier(text, span.start, lex)
-        start = max(start, previous_end)
-        period, per, end = _rate(text, span.end, lex)
+        qualifier, start = _qualifier(text, span.start, previous_end, lex)
+        after_qualifier, end = _qualifier_after(text, span.end, lex)
+        qualifier = qualifier or after_qualifier
+        period, per, end = _rate(text, end, lex)
         sent_start, sent_end = _sentence_of(start, end, bounds)
         if per is None and period is None:
+            period = _period_before(text, sent_start, start, previous_end, lex)
+        sources.append("after" if per else "")
+        if per is None and period is None:
             per = _unit_before(text, sent_start, start, previous_end, lex)
+            sources[-1] = "before" if per else ""
         figures.append(Money(
             text=text[start:end],
             value=None if span.value is None else _exact(span.value),
@@ -617,7 +823,7 @@ def extract_money(doc: Doc, *, lang: str) -> tuple[Money, ...]:
             sentence=text[sent_start:sent_end],
         ))
         previous_end = end
-    return tuple(figures)
+    return tuple(_share_units(text, figures, sources))
 
 
 def extract_quantities(doc: Doc, *, lang: str) -> tuple[Quantity, ...]:
@@ -635,15 +841,33 @@ def extract_quantities(doc: Doc, *, lang: str) -> tuple[Quantity, ...]:
     money = _find_spans(text, lex)
     money_starts = [m.start for m in money]
     found: list[Quantity] = []
+
+    def inside_money(start: int, end: int) -> bool:
+        i = bisect.bisect_right(money_starts, start)
+        return bool((i and money[i - 1].end > start) or (i < len(money) and money[i].start < end))
+
     for m in lex.quantity_re.finditer(text):
-        i = bisect.bisect_right(money_starts, m.start())
-        if (i and money[i - 1].end > m.start()) or (i < len(money) and money[i].start < m.end()):
+        if inside_money(m.start(), m.end()):
             continue
-        number = parse_number(_number_text(m), lex.decimal_mark)
+        number_text = _number_text(m)
+        if m.group("model") and re.fullmatch(r"(?:19|20)\d\d", number_text):
+            continue  # "in 2023 Nvidia GPUs ...": a year, not a count
+        number = parse_number(number_text, lex.decimal_mark)
         magnitude = _magnitude(m.group("mags"), lex)[0] if m.group("mags") else Decimal(1)
         unit = matched_category(m, lex.quantity_names) or ""
         found.append(Quantity(text=m.group(0), value=_exact(number * magnitude), unit=unit, start=m.start(), end=m.end()))
-    return tuple(found)
+    # the first bound of "12 à 13 %" shares the second's unit
+    starts = {q.start: q for q in found}
+    for m in lex.quantity_range_re.finditer(text):
+        second = starts.get(m.end())
+        if second is None or inside_money(m.start(), m.end()) or second.text.startswith(m.group()):
+            continue
+        number = parse_number(m.group("first"), lex.decimal_mark)
+        if not number < second.value:
+            continue  # "de 23,1 % en 2018 à 10 %": not a range
+        found.append(Quantity(text=m.group("first"), value=_exact(number), unit=second.unit,
+                              start=m.start("first"), end=m.end("first")))
+    return tuple(sorted(found, key=lambda q: q.start))
 
 
 def _number_text(m: re.Match[str]) -> str:

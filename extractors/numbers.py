@@ -10,22 +10,27 @@ import re
 from collections.abc import Iterable, Mapping
 from decimal import Decimal
 
+# Letters of scripts written without spaces between words (Han, kana). A phrase in those scripts
+# has no word edges to respect: "80亿美元" is a number, a magnitude and a currency glued together,
+# and a Latin word next to a Chinese character is still a separate word.
+SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+
 # A digit number, with grouped thousands (one separator kind, repeated) or without, an optional
 # decimal part, and the German price tail ",-". Thousands separators seen in news text: comma,
 # point, apostrophe (Swiss), typographic apostrophe, and the spaces typesetters use (plain,
 # no-break U+00A0, narrow no-break U+202F). It must not touch a letter, digit or separator
 # on the left (so "H100" and "2.5.1" give nothing) nor continue with more digits on the right.
 NUMBER_PATTERN = (
-    r"(?<![\w.,'’])"
+    rf"(?<![.,'’]|[^\W{SPACELESS}])"
     r"(?:\d{1,3}(?:(?P<ts>[,.'’\u00a0\u202f ])\d{3})(?:(?P=ts)\d{3})*(?:[.,]\d+)?(?![.,]?\d)"
     r"|\d+(?:[.,]\d+)?(?![.,]?\d))"
     r"(?:,[-–](?!\d))?"
 )
 
-# Not followed by a letter: the right edge of a phrase that ends in a letter.
-NOT_LETTER_AFTER = r"(?![^\W\d_])"
-# Not preceded by a letter (digits are fine: "52.7bn").
-NOT_LETTER_BEFORE = r"(?<![^\W\d_])"
+# Not followed by a letter of a spaced script: the right edge of a phrase that ends in a letter.
+NOT_LETTER_AFTER = rf"(?![^\W\d_{SPACELESS}])"
+# Not preceded by a letter of a spaced script (digits are fine: "52.7bn").
+NOT_LETTER_BEFORE = rf"(?<![^\W\d_{SPACELESS}])"
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -169,6 +174,7 @@ __all__ = [
     "NOT_LETTER_AFTER",
     "NOT_LETTER_BEFORE",
     "NUMBER_PATTERN",
+    "SPACELESS",
     "alternation",
     "grouped_alternation",
     "matched_category",

@@ -11,7 +11,13 @@ from spacy.tokens import Doc
 from extractors.base import ExtractContext, Extractor
 from extractors.entities import extract_entities
 from extractors.money import extract_money, extract_quantities
+from extractors.option_classifier import shipped_model
+from extractors.options import extract_options
 from pipeline.records import Money, Quantity
+
+
+def _options_models() -> dict[str, str]:
+    return {"options_classifier": f"sha256:{shipped_model().model_hash}"}
 
 
 def _money(doc: Doc, ctx: ExtractContext) -> tuple[Money, ...]:
@@ -28,5 +34,7 @@ EXTRACTORS: dict[str, Extractor] = {
         Extractor("entities.v1", "entities", extract_entities),
         Extractor("money.v1", "money", _money),
         Extractor("quantities.v1", "quantities", _quantities),
+        # After entities: options read the article's linked entities from the context.
+        Extractor("options.v1", "options", extract_options, models=_options_models),
     )
 }

@@ -93,7 +93,7 @@ class Settings:
     models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
     blank_fallback: str = "xx"
     batch_size: int = 16
-    extractors: tuple[str, ...] = ("entities.v1", "money.v1", "quantities.v1")
+    extractors: tuple[str, ...] = ("entities.v1", "money.v1", "quantities.v1", "options.v1")
     language: LanguageSettings = field(default_factory=LanguageSettings)
     entities: EntitySettings = field(default_factory=EntitySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)

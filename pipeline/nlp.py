@@ -71,4 +71,4 @@ _HYPHEN_INFIX = r"(?<=[\w])[-‐‑](?=[\w])"
 
 def _split_hyphenated_words(nlp: Language) -> None:
     infixes = list(nlp.Defaults.infixes or []) + [_HYPHEN_INFIX]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[attr-defined]
+    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[union-attr]

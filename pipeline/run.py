@@ -258,7 +258,8 @@ def _provenance(lang: str, tools: Tools) -> Provenance:
         pipeline_version=__version__,
         config_hash=tools.settings.config_hash(),
         models={"nlp": tools.models.describe(lang), "spacy": spacy.__version__,
-                "langdetect": version("langdetect")},
+                "langdetect": version("langdetect"),
+                **{k: v for e in tools.extractors if e.models for k, v in e.models().items()}},
         extractors=tuple(e.name for e in tools.extractors),
     )
 

@@ -25,7 +25,7 @@ from tests.conftest import REPO, case_id, load_cases
 
 CASES = load_cases("money")
 # Every language the money data covers must have a table, with at least this many cases.
-MIN_CASES = {"en": 40, "fr": 40, "de": 15, "es": 15, "it": 15, "pt": 15, "nl": 15}
+MIN_CASES = {"en": 40, "fr": 40, "de": 15, "es": 15, "it": 15, "pt": 15, "nl": 15, "zh": 15}
 _DEFAULTS = {"value": None, "lower": None, "upper": None, "approximate": False, "qualifier": None,
              "vague": False, "period": None, "per": None}
 

@@ -89,7 +89,9 @@ def test_seed_record(sample_run: tuple[Path, RunSummary]) -> None:
         (None, 100_000_000, 1_000_000_000, "USD", True, "year", None),
     ]
     assert [(q["value"], q["unit"]) for q in seed["quantities"]] == [(80, "percent"), (10000, "GPU")]
-    assert seed["options"] == []  # the options extractor has not landed
+    options = {(o["actor"]["canonical"], o["option"], o["status"]) for o in seed["options"]}
+    assert {("OpenAI", option, "considered") for option in ("build", "partner", "diversify", "acquire")} <= options
+    assert ("Amazon", "acquire", "completed") in options
 
 
 def test_bad_items_never_stop_the_batch(tmp_path: Path, settings: Settings, tools: Tools) -> None:

@@ -1,0 +1,768 @@
+"""Strategic options (build / partner / diversify / acquire) with their arguments, status and evidence.
+
+Hybrid detection: per-language cue patterns (:mod:`extractors.option_cues`) find candidate
+mentions and carry the recall; a sentence classifier (:mod:`extractors.option_classifier`) gives a
+confidence signal. Arguments come from the article's organisations (the entities extractor's ORG
+mentions, completed by knowledge-base aliases for pipelines without NER) and their knowledge-base
+roles: the *actor* is the company whose chip strategy it is, never a chipmaker that is only the
+counterparty; anaphors ("the company", "l'entreprise", "its own") resolve to the article's salient
+company. Mentions of one (actor, option, counterparties) merge into one record per article.
+
+Nothing here branches on the language: every phrase is in ``extractors/lang/options/<lang>.yaml``.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import cache
+from typing import Any
+
+from spacy.tokens import Doc
+
+from extractors.base import ExtractContext
+from extractors.entities import sentence_bounds
+from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
+from extractors.option_classifier import shipped_model
+from extractors.option_cues import CueMatch, OptionLangData, find_cues, has_chip_term, option_data
+from pipeline.records import Entity, Evidence, Option
+
+#: Knowledge-base roles of companies that make chips (or chip tools): they are counterparties of
+#: chip buyers, and their own products are not a "build" option.
+CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "eda"})
+#: Roles that never hold a chip strategy of their own in news (they report, fund or regulate).
+NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "investor", "association"})
+#: Status ranks for merging mentions: the furthest stage asserted wins.
+_RANK = {"considered": 0, "planned": 1, "announced": 2, "in_progress": 3, "completed": 4}
+_OFF = frozenset({"abandoned", "denied"})
+#: Attribution types that make a record a rumour when nothing confirms it.
+_RUMOUR = frozenset({"anonymous_sources", "analyst", "journalist"})
+#: How far (characters) after a cue its object may start.
+_OBJECT_WINDOW = 90
+#: Title mentions count this many times in salience.
+_TITLE_WEIGHT = 3
+#: Below this classifier probability a mention without chip words in its cue or a named
+#: counterparty is dropped (chosen by cross-validation on the train split; see the data README).
+MIN_PROB = 0.05
+_CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+_WORD = re.compile(r"\w+(?:[.&'’-]\w+)*", re.UNICODE)
+
+
+@dataclass(frozen=True)
+class Org:
+    """An organisation mention with what the knowledge base knows about it."""
+
+    name: str
+    canonical: str
+    id: str | None
+    roles: frozenset[str]
+    start: int
+    end: int
+    parent: str | None = None
+
+    @property
+    def chipmaker(self) -> bool:
+        """True for companies that only make chips or chip tools (no chip-buying role)."""
+        return bool(self.roles) and self.roles <= CHIP_ROLES
+
+    @property
+    def party(self) -> bool:
+        """False for governments, media, investors and associations."""
+        return not (self.roles and self.roles <= NON_PARTY_ROLES)
+
+    def as_dict(self, role: str | None = None, via_coref: bool | None = None) -> dict[str, Any]:
+        """The JSON form used in ``details``."""
+        out: dict[str, Any] = {"name": self.name, "canonical": self.canonical, "id": self.id}
+        if role is not None:
+            out["role"] = role
+        if via_coref is not None:
+            out["via_coref"] = via_coref
+        return out
+
+
+@dataclass
+class Mention:
+    """One sentence-level finding of an option."""
+
+    option: str
+    subtype: str | None
+    actor: Org | None
+    via_coref: bool
+    counterparties: list[tuple[Org, str]]
+    unnamed_target: bool
+    dominant: Org | None
+    status: str
+    status_cues: list[tuple[int, int, str]]
+    attribution: tuple[str, str | None]
+    year: str | None
+    background: bool
+    start: int
+    end: int
+    sentence: tuple[int, int]
+    prob: float
+
+    @property
+    def cp_key(self) -> frozenset[str]:
+        """Canonical names of the counterparties (the record identity with actor and option)."""
+        return frozenset(o.canonical for o, _ in self.counterparties)
+
+
+@dataclass
+class _Record:
+    option: str
+    actor: Org
+    mentions: list[Mention] = field(default_factory=list)
+
+    @property
+    def cp_key(self) -> frozenset[str]:
+        return frozenset().union(*(m.cp_key for m in self.mentions)) if self.mentions else frozenset()
+
+
+# ---------------------------------------------------------------------------------------------
+# Organisations
+
+
+def _entry_org(entry: KBEntry, kb: KnowledgeBase) -> KBEntry | None:
+    """The organisation an entry stands for: itself, or a product's maker (Facebook -> Meta)."""
+    if entry.is_org:
+        return entry
+    return kb.get(entry.maker) if entry.maker else None
+
+
+def _org_from_entry(name: str, entry: KBEntry | None, start: int, end: int, kb: KnowledgeBase) -> Org:
+    if entry is None:
+        return Org(name, " ".join(name.split()), None, frozenset(), start, end)
+    org = _entry_org(entry, kb) or entry
+    return Org(name, org.canonical, org.wikidata, frozenset(org.roles), start, end, org.parent)
+
+
+@cache
+def _cjk_aliases() -> tuple[tuple[str, str], ...]:
+    """CJK aliases of organisations (matched as substrings: those scripts have no spaces)."""
+    kb = load_kb()
+    out = [(alias, entry.key) for alias, entry in kb.aliases() if entry.is_org and _CJK.search(alias)]
+    return tuple(sorted(out, key=lambda a: -len(a[0])))
+
+
+def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list[Org]:
+    """Knowledge-base organisations named in ``text`` outside the spans already ``taken``.
+
+    Pipelines without NER (blank de/es/zh) get their parties from here. Only capitalised word
+    n-grams are looked up (names are capitalised in the Latin scripts we handle), plus CJK aliases.
+    """
+    found: list[Org] = []
+    spans = list(taken)
+
+    def free(s: int, e: int) -> bool:
+        return all(e <= a or s >= b for a, b in spans)
+
+    words = list(_WORD.finditer(text))
+    i = 0
+    while i < len(words):
+        hit = None
+        if words[i].group()[0].isupper() or words[i].group()[0].isdigit():
+            for n in range(min(5, len(words) - i), 0, -1):
+                s, e = words[i].start(), words[i + n - 1].end()
+                if "\n\n" in text[s:e]:
+                    continue
+                entry = kb.lookup(text[s:e])
+                if entry is not None and entry.is_org and len(normalize_alias(text[s:e])) > 2:
+                    hit = (s, e, entry, n)
+                    break
+        if hit is not None and free(hit[0], hit[1]):
+            s, e, entry, n = hit
+            found.append(_org_from_entry(text[s:e], entry, s, e, kb))
+            spans.append((s, e))
+            i += n
+        else:
+            i += 1
+    for alias, key in _cjk_aliases():
+        pos = text.find(alias)
+        while pos >= 0:
+            end = pos + len(alias)
+            if free(pos, end):
+                entry = kb.get(key)
+                found.append(_org_from_entry(alias, entry, pos, end, kb))
+                spans.append((pos, end))
+            pos = text.find(alias, end)
+    return found
+
+
+def organisations(doc: Doc, entities: Iterable[Entity]) -> list[Org]:
+    """The article's organisation mentions, in text order, linked to the knowledge base.
+
+    Args:
+        doc: The article.
+        entities: The entities extractor's output (ORG mentions are used).
+    """
+    kb = load_kb()
+    orgs: list[Org] = []
+    for ent in entities:
+        if ent.label not in ("ORG", "PRODUCT"):
+            continue
+        # A product stands for its maker ("le propriétaire de Facebook" works on Meta's chip).
+        product = kb.lookup(ent.text) if ent.label == "PRODUCT" else None
+        if ent.label == "PRODUCT" and not (product is not None and product.kind == "product" and product.maker):
+            continue
+        entry = kb.lookup(ent.canonical) or kb.lookup(ent.text)
+        org = _org_from_entry(ent.text, entry, ent.start, ent.end, kb)
+        if entry is None and ent.id is not None:
+            org = Org(ent.text, ent.canonical, ent.id, frozenset(), ent.start, ent.end)
+        orgs.append(org)
+    orgs += _kb_scan(doc.text, [(o.start, o.end) for o in orgs], kb)
+    return sorted(orgs, key=lambda o: o.start)
+
+
+def salient_org(orgs: Sequence[Org], body_start: int) -> Org | None:
+    """The company the article is about: the most-mentioned party that is not a chipmaker.
+
+    Title mentions weigh more; ties go to the earliest mention. Chipmakers are left out because
+    an article about a chip buyer names its suppliers often too (the seed names NVIDIA as often as
+    OpenAI); when every party is a chipmaker, the most-mentioned chipmaker is the subject.
+    """
+    scores: Counter[str] = Counter()
+    first: dict[str, Org] = {}
+    for org in orgs:
+        if not org.party:
+            continue
+        scores[org.canonical] += _TITLE_WEIGHT if org.start < body_start else 1
+        first.setdefault(org.canonical, org)
+    if not scores:
+        return None
+    top = max(scores, key=lambda c: (scores[c], -first[c].start))
+    buyers = [c for c in scores if not first[c].chipmaker]
+    if buyers:
+        best = max(buyers, key=lambda c: (scores[c], -first[c].start))
+        # A chip buyer named about as often as the top chipmaker is the subject; a passing
+        # mention of a customer in an article about a chipmaker is not.
+        if 2 * scores[best] >= scores[top]:
+            return first[best]
+    return first[top]
+
+
+# ---------------------------------------------------------------------------------------------
+# Sentence-level analysis
+
+
+def _clauses(sentence: str, start: int, data: OptionLangData) -> list[tuple[int, int]]:
+    """Absolute bounds of the clauses of a sentence (split at dashes, semicolons, brackets)."""
+    out: list[tuple[int, int]] = []
+    pos = 0
+    for m in data.clause_breaks.finditer(sentence):
+        out.append((start + pos, start + m.start()))
+        pos = m.end()
+    out.append((start + pos, start + len(sentence)))
+    return [c for c in out if c[1] > c[0]]
+
+
+def _search(pat: re.Pattern[str] | None, text: str, start: int) -> list[tuple[int, int, str]]:
+    if pat is None:
+        return []
+    return [(start + m.start(), start + m.end(), m.group()) for m in pat.finditer(text) if m.end() > m.start()]
+
+
+def _between(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
+    """True when ``pat`` occurs in ``text[a:b]`` (absolute offsets)."""
+    return bool(pat and a < b and pat.search(text, a, b))
+
+
+def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int, int]],
+            text: str, clause: tuple[int, int], data: OptionLangData) -> tuple[str, list[tuple[int, int, str]]]:
+    """Status of one option cue from the status cues of its clause.
+
+    Each status cue belongs to the option cue nearest to it, so that "X scrapped chips; Y builds
+    one" gives each its own; within a cue's share the precedence of ``STATUS_PRECEDENCE`` holds.
+    """
+    mine: list[tuple[str, tuple[int, int, str]]] = []
+    for name, pat in data.status:
+        for s, e, t in _search(pat, text[clause[0]:clause[1]], clause[0]):
+            if s < cue_abs[1] and e > cue_abs[0] and name not in ("completed", "abandoned"):
+                continue  # the option cue's own words ("acquisition") are no status
+            nearest = min(clause_cues, key=lambda c: min(abs(s - c[1]), abs(c[0] - e)))
+            if nearest == cue_abs:
+                mine.append((name, (s, e, t)))
+    if not mine:
+        return cue.cue.status, []
+    best = mine[0][0]  # data.status is in precedence order
+    return best, [span for name, span in mine if name == best]
+
+
+def _attribution(text: str, sent: tuple[int, int], data: OptionLangData) -> tuple[str, str | None]:
+    order = ("anonymous_sources", "analyst", "regulator", "filing", "counterparty_statement", "actor_statement")
+    found = {name: pat.search(text, sent[0], sent[1]) for name, pat in data.attribution}
+    for name in order:
+        m = found.get(name)
+        if m:
+            return name, m.group()
+    return "journalist", None
+
+
+def _first_after_marker(orgs: Sequence[Org], markers: re.Pattern[str] | None, text: str,
+                        after: int, limit: int) -> Org | None:
+    """The first organisation that follows one of ``markers`` between ``after`` and ``limit``."""
+    if markers is None:
+        return None
+    for m in markers.finditer(text, after, limit):
+        for org in orgs:
+            if m.end() <= org.start <= m.end() + 3 + (2 if _CJK.search(text[m.end():org.start]) else 25):
+                gap = text[m.end():org.start]
+                if len(gap.split()) <= 3:
+                    return org
+    return None
+
+
+@dataclass
+class _SentenceCtx:
+    text: str
+    sent: tuple[int, int]
+    clause: tuple[int, int]
+    orgs: list[Org]  # parties in the clause
+    sent_orgs: list[Org]  # parties in the sentence
+    prev_orgs: list[Org]  # parties of the previous sentence (context for bare mentions)
+    salient: Org | None
+    anaphor: bool
+    data: OptionLangData
+    examples_at: int | None  # offset of an examples marker in the clause
+
+
+def _coref(ctx: _SentenceCtx, *, allow_chipmaker: bool) -> Org | None:
+    """The salient company, when the sentence has an anaphor standing for it."""
+    if ctx.anaphor and ctx.salient is not None and (allow_chipmaker or not ctx.salient.chipmaker):
+        return ctx.salient
+    return None
+
+
+def _nearest(orgs: Sequence[Org], pos: int) -> Org | None:
+    return min(orgs, key=lambda o: abs(o.start - pos)) if orgs else None
+
+
+def _is_chip_target(org: Org | None, ctx: _SentenceCtx) -> bool:
+    if org is None:
+        return has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+    if org.roles:
+        return bool(org.roles & CHIP_ROLES) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+    return has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+
+
+def _gap_words(text: str, a: int, b: int) -> int:
+    gap = text[a:b]
+    return len(gap) if _CJK.search(gap) else len(gap.split())
+
+
+def _object(orgs: Sequence[Org], text: str, b: int, limit: int, max_words: int,
+            marker: re.Pattern[str] | None) -> Org | None:
+    """The first organisation right after a cue (at most ``max_words`` words away, after ``marker`` if given)."""
+    for org in orgs:
+        if org.start < b or org.start >= limit:
+            continue
+        if _gap_words(text, b, org.start) > max_words:
+            return None
+        if marker is None or marker.search(text, b, org.start):
+            return org
+    return None
+
+
+def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+    """Acquirer and target around an acquisition cue: [(actor, via_coref, counterparties, unnamed)]."""
+    text, data = ctx.text, ctx.data
+    # Actors are looked for in the clause first, then in the sentence (appositions between
+    # dashes split clauses: "Fujitsu -- Japan's biggest computer maker -- bid for Fairchild").
+    before = [o for o in ctx.orgs if o.end <= a] or [o for o in ctx.sent_orgs if o.end <= a]
+    window_end = min(ctx.sent[1], b + _OBJECT_WINDOW)
+    agent_pat = data.pattern("agent_markers")
+    form = cue.cue.form
+    actor: Org | None = None
+    target: Org | None = None
+    if form == "passive":
+        target = before[-1] if before else None
+        actor = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
+    elif form == "sale":
+        target = _object(ctx.sent_orgs, text, b, window_end, 6, None)
+        if target is not None:
+            actor = _object(ctx.sent_orgs, text, target.end, window_end, 8, data.pattern("recipient_markers"))
+    elif form == "noun":
+        target = _object(ctx.sent_orgs, text, b, window_end, 4, data.pattern("target_markers"))
+        start = target.end if target is not None else b
+        actor = _object(ctx.sent_orgs, text, start, window_end, 4, agent_pat)
+        if actor is None and before and _gap_words(text, before[-1].end, a) <= 3:
+            actor = before[-1]  # "Fujitsu's takeover", "son acquisition" after the name
+        elif actor is None and before and target is not None:
+            actor = before[-1]
+    else:
+        target = _object(ctx.sent_orgs, text, b, window_end, 6, None)
+        actor = before[-1] if before else None
+    obj_end = target.start if target is not None else window_end
+    shares = data.pattern("share_terms")
+    # Buying shares or stock is a trade or a stake, not a takeover.
+    if shares is not None and shares.search(text, b, min(obj_end, b + 40)):
+        return []
+    unnamed = False
+    if target is None:
+        company = data.pattern("company_terms")
+        # "the acquisition of a chipmaker", "une cible d'acquisition": a company word next to the cue.
+        unnamed = bool(company and (company.search(text, b, min(window_end, b + 30))
+                                    or company.search(text, max(ctx.sent[0], a - 12), a)))
+        chips = data.pattern("chip_terms")
+        if not unnamed and form == "verb" and chips is not None and chips.search(text, b, min(window_end, b + 40)):
+            return []  # "buy chips" is a purchase
+    if target is not None and actor is not None and target.canonical == actor.canonical:
+        actor = None
+    via = False
+    if actor is None and (target is not None or unnamed):
+        actor = _coref(ctx, allow_chipmaker=True)
+        via = actor is not None
+    if target is not None and actor is not None and target.canonical == actor.canonical:
+        return []
+    if not _is_chip_target(target, ctx):
+        return []
+    if target is None and not unnamed:
+        # No object: the mention can only add evidence and status to a record found elsewhere.
+        return [(None, False, [], False)]
+    cps = [(target, "target")] if target is not None else []
+    return [(actor, via, cps, target is None)]
+
+
+def _examples(ctx: _SentenceCtx, a: int) -> list[Org]:
+    """Organisations listed as examples before the cue ("such as Google and Amazon, which ...")."""
+    if ctx.examples_at is None or ctx.examples_at > a:
+        return []
+    listed = [o for o in ctx.orgs if ctx.examples_at <= o.start < a and not o.chipmaker]
+    parents = {o.parent for o in listed if o.parent}
+    kb = load_kb()
+    # "Google d'Alphabet": the owner named with its unit is the same example, not another one.
+    return [o for o in listed if not any((kb.get(p) or o).canonical == o.canonical for p in parents)]
+
+
+def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+    examples = _examples(ctx, a)
+    if examples:
+        return [(o, False, [], False) for o in examples]
+    skip = {id(o) for o in ctx.orgs if ctx.examples_at is not None and o.start >= ctx.examples_at}
+    parties = [o for o in ctx.orgs if id(o) not in skip]
+    before = [o for o in parties if o.end <= a]
+    actor = before[-1] if before else None
+    if actor is None:
+        after = [o for o in parties if b <= o.start < b + _OBJECT_WINDOW]
+        actor = after[0] if after else None
+    if actor is not None and actor.chipmaker:
+        return []  # a chipmaker's own chip is its product, not a build option (OPTIONS.md)
+    via = False
+    if actor is None:
+        actor = _coref(ctx, allow_chipmaker=False)
+        via = actor is not None
+    if actor is None:
+        return []
+    partner = _first_after_marker([o for o in ctx.orgs if o.chipmaker], ctx.data.pattern("with_markers"),
+                                  ctx.text, ctx.clause[0], ctx.clause[1])
+    cps = [(partner, "design_partner")] if partner is not None else []
+    return [(actor, via, cps, False)]
+
+
+def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+    parties = list(ctx.orgs)
+    if not parties and ctx.prev_orgs:
+        parties = list(ctx.prev_orgs)
+    buyers = [o for o in parties if not o.chipmaker]
+    actor = _nearest(buyers, a) if buyers else None
+    via = False
+    if actor is None:
+        coref = _coref(ctx, allow_chipmaker=True)
+        if coref is not None and not any(o.canonical == coref.canonical for o in parties):
+            actor, via = coref, True
+        elif parties:
+            # All parties make chips: the article's subject, if it is one of them, leads.
+            lead = [o for o in parties if ctx.salient is not None and o.canonical == ctx.salient.canonical]
+            actor = lead[0] if lead else parties[0]
+    if actor is None:
+        return []
+    seen: set[str] = {actor.canonical}
+    cps: list[tuple[Org, str]] = []
+    role = "investor" if cue.cue.subtype == "investment" and actor.chipmaker else "partner"
+    for org in parties:
+        if org.canonical not in seen:
+            seen.add(org.canonical)
+            cps.append((org, role))
+    if not cps:
+        return []
+    if not (actor.roles & CHIP_ROLES or any(o.roles & CHIP_ROLES for o, _ in cps)
+            or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)):
+        return []
+    return [(actor, via, cps, False)]
+
+
+def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
+               ) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+    buyers = [o for o in ctx.orgs if not o.chipmaker]
+    before = [o for o in buyers if o.end <= a]
+    actor = before[-1] if before else None
+    via = False
+    if actor is None:
+        actor = _coref(ctx, allow_chipmaker=False)
+        via = actor is not None
+    if actor is None and buyers:
+        actor = buyers[0]
+    if actor is None:
+        return []
+    dominant = _dominant(ctx)
+    makers = [o for o in ctx.orgs if o.roles & CHIP_ROLES and o.canonical != actor.canonical
+              and (dominant is None or o.canonical != dominant.canonical)]
+    if cue.cue.form == "verb":
+        # "turns to Samsung": the object is the new supplier, a chipmaker before it the incumbent.
+        makers = [o for o in makers if o.start >= b]
+    cps = [(o, "new_supplier") for o in makers]
+    if not cps and not has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data):
+        return []
+    return [(actor, via, cps, False)]
+
+
+_ARGUMENTS = {"acquire": _acquire, "build": _build, "partner": _partner, "diversify": _diversify}
+
+
+def _dominant(ctx: _SentenceCtx, cue: CueMatch | None = None, a: int = 0) -> Org | None:
+    """The supplier a diversification moves away from: named after a marker, or before a "turn to" cue."""
+    found = _first_after_marker(ctx.orgs, ctx.data.pattern("dominant_markers"), ctx.text, ctx.clause[0], ctx.clause[1])
+    if found is None and cue is not None and cue.cue.form == "verb":
+        before = [o for o in ctx.orgs if o.chipmaker and o.end <= a]
+        found = before[-1] if before else None
+    return found
+
+
+# ---------------------------------------------------------------------------------------------
+# Merging mentions into records
+
+
+def _merge_status(mentions: Sequence[Mention]) -> str:
+    """The record's status: the furthest stage asserted, unless the move was later called off.
+
+    An abandonment or denial wins, except over a later mention that shows work under way or done
+    (a scrapped first chip followed by "is now working on a new one").
+    """
+    ordered = sorted(mentions, key=lambda m: m.start)
+    for i, m in enumerate(ordered):
+        if m.status in _OFF and not any(n.status in ("in_progress", "completed") for n in ordered[i + 1:]):
+            return m.status
+    live = [m.status for m in ordered if m.status in _RANK]
+    return max(live, key=_RANK.__getitem__) if live else ordered[0].status
+
+
+def _group(mentions: list[Mention]) -> list[_Record]:
+    records: dict[tuple[str, str, frozenset[str]], _Record] = {}
+    for m in sorted(mentions, key=lambda m: (len(m.cp_key) == 0, m.start)):
+        assert m.actor is not None
+        key = (m.option, m.actor.canonical, m.cp_key)
+        if not m.cp_key:
+            # A mention without a named counterparty joins the same actor's record that has one.
+            same = [r for (o, a, _), r in records.items() if o == m.option and a == m.actor.canonical]
+            if same:
+                max(same, key=lambda r: len(r.mentions)).mentions.append(m)
+                continue
+        records.setdefault(key, _Record(m.option, m.actor)).mentions.append(m)
+    return list(records.values())
+
+
+def _to_option(rec: _Record, text: str, published: str | None, model_hash: str) -> Option:
+    ms = sorted(rec.mentions, key=lambda m: m.start)
+    status = _merge_status(ms)
+    cps: dict[str, tuple[Org, str]] = {}
+    for m in ms:
+        for org, role in m.counterparties:
+            cps.setdefault(org.canonical, (org, role))
+    dominant = next((m.dominant for m in ms if m.dominant is not None), None)
+    names = [c for c in cps]
+    if dominant is not None and dominant.canonical not in names and rec.option == "diversify":
+        names.append(dominant.canonical)
+    evidence = tuple(Evidence(m.start, m.end, text[m.start:m.end]) for m in ms)
+    attributions = [m.attribution for m in ms]
+    attr = next((a for a in attributions if a[0] != "journalist"), attributions[0])
+    confirmed = any(a[0] in ("actor_statement", "counterparty_statement", "filing", "regulator") for a in attributions)
+    year = next((m.year for m in ms if m.year), None)
+    prob = max(m.prob for m in ms)
+    named = not all(m.via_coref for m in ms)
+    confidence = min(0.95, 0.3 + 0.35 * prob + 0.15 * named + 0.1 * bool(cps or rec.option == "build")
+                     + 0.05 * min(len(ms) - 1, 2))
+    subtype = next((m.subtype for m in ms if m.subtype), None)
+    if rec.option == "build" and any(role == "design_partner" for _, role in cps.values()):
+        subtype = "custom_asic_with_partner"
+    if rec.option == "acquire":
+        subtype = None
+    details: dict[str, Any] = {
+        "subtype": subtype,
+        "actor": rec.actor.as_dict(via_coref=all(m.via_coref for m in ms)),
+        "counterparties": [org.as_dict(role=role) for org, role in cps.values()],
+        "target_unnamed": rec.option == "acquire" and not cps,
+        "dominant_supplier": dominant.as_dict() if dominant else None,
+        "status_cues": [{"start": s, "end": e, "text": t} for m in ms for s, e, t in m.status_cues],
+        "attribution": {"type": attr[0], "text": attr[1]},
+        "rumored": attr[0] in _RUMOUR and attr[1] is not None and not confirmed,
+        "time": {"event": year, "precision": "year" if year else None, "status_as_of": published},
+        "background": all(m.background for m in ms),
+        "evidence": [{"start": m.start, "end": m.end, "quote": text[m.start:m.end],
+                      "sentence": text[m.sentence[0]:m.sentence[1]]} for m in ms],
+        "classifier_probability": round(prob, 3),
+        "model_hash": model_hash,
+    }
+    return Option(option=rec.option, actor=rec.actor.canonical, counterparty=tuple(names), status=status,
+                  evidence=evidence, confidence=round(confidence, 3), details=details)
+
+
+_PARAGRAPH = re.compile(r"\n\s*\n")
+_ENDS = frozenset(".!?。！？:;…\"”»")
+
+
+def sentences(doc: Doc) -> list[tuple[int, int]]:
+    """Sentence bounds (repaired as the entities extractor does), also split at blank lines.
+
+    Parsers sometimes run a title or heading into the next sentence; a blank line always ends one.
+    """
+    text = doc.text
+    merged: list[tuple[int, int]] = []
+    for s, e in sentence_bounds(doc):
+        # A split after no end punctuation and with no line break is a parser slip ("bid for <|Fairchild").
+        if merged and text[merged[-1][0]:merged[-1][1]].rstrip()[-1:] not in _ENDS and "\n" not in text[merged[-1][1]:s]:
+            merged[-1] = (merged[-1][0], e)
+        else:
+            merged.append((s, e))
+    out: list[tuple[int, int]] = []
+    for s, e in merged:
+        pos = s
+        for m in _PARAGRAPH.finditer(text, s, e):
+            if text[pos:m.start()].strip():
+                out.append((pos, m.start()))
+            pos = m.end()
+        if text[pos:e].strip():
+            out.append((pos, e))
+    return out
+
+
+def _published_year(published: str | None) -> int | None:
+    if published and len(published) >= 4 and published[:4].isdigit():
+        return int(published[:4])
+    return None
+
+
+def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
+    """Return the article's strategic options, one record per (actor, option, counterparties).
+
+    Args:
+        doc: The parsed article (blank pipelines with a sentencizer work too).
+        ctx: The extraction context; ``ctx.found["entities"]`` supplies the ORG mentions.
+
+    Returns:
+        Option records with canonical actor and counterparty names, merged status, evidence
+        quotes (``quote == doc.text[start:end]``) and details (see ``docs``/OPTIONS.md).
+    """
+    data = option_data(ctx.lang)
+    text = doc.text
+    orgs = organisations(doc, ctx.found.get("entities", ()))
+    # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
+    chip_words = len(_search(data.pattern("chip_terms"), text, 0))
+    if chip_words < 2 and not any(o.roles & CHIP_ROLES for o in orgs):
+        return ()
+    salient = salient_org(orgs, ctx.body_start)
+    pub_year = _published_year(ctx.published)
+    model = shipped_model()
+    bounds = sentences(doc)
+    anaphora = data.pattern("anaphora")
+    examples = data.pattern("examples")
+    background_pat = data.pattern("background")
+    mentions: list[Mention] = []
+    orphans: list[Mention] = []
+    candidates: list[tuple[int, tuple[int, int], list[CueMatch]]] = []
+    for idx, (s, e) in enumerate(bounds):
+        cues = find_cues(text[s:e], data)
+        if cues:
+            candidates.append((idx, (s, e), cues))
+    probs = model.classifier.predict_proba([text[s:e] for _, (s, e), _ in candidates])
+    for (idx, (s, e), cues), prob in zip(candidates, probs, strict=True):
+        sentence = text[s:e]
+        prev = bounds[idx - 1] if idx > 0 else None
+        prev_orgs = [o for o in orgs if prev and prev[0] <= o.start < prev[1] and o.party]
+        clauses = _clauses(sentence, s, data)
+        abs_cues = [(s + c.start, s + c.end) for c in cues]
+        for cue, (a, b) in zip(cues, abs_cues, strict=True):
+            clause = next((c for c in clauses if c[0] <= a < c[1]), (s, e))
+            clause_text = text[clause[0]:clause[1]]
+            ex = examples.search(clause_text) if examples else None
+            sctx = _SentenceCtx(
+                text=text, sent=(s, e), clause=clause,
+                orgs=[o for o in orgs if clause[0] <= o.start < clause[1] and o.party],
+                sent_orgs=[o for o in orgs if s <= o.start < e and o.party],
+                prev_orgs=prev_orgs, salient=salient,
+                anaphor=bool(anaphora and anaphora.search(sentence)), data=data,
+                examples_at=clause[0] + ex.start() if ex else None,
+            )
+            p = prob.get(cue.cue.option, 0.0)
+            if p < MIN_PROB and not cue.cue.chip:
+                continue
+            found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
+            if not found:
+                continue
+            clause_cues = [c for c in abs_cues if clause[0] <= c[0] < clause[1]]
+            status, status_cues = _status(cue, (a, b), clause_cues, text, clause, data)
+            years = [m.group() for m in data.year.finditer(clause_text)]
+            year = years[0] if years else None
+            background = _between(background_pat, text, clause[0], clause[1]) or (
+                year is not None and pub_year is not None and int(year) < pub_year)
+            for actor, via, cps, _unnamed in found:
+                m_status = status
+                is_example = cue.cue.option == "build" and actor is not None and sctx.examples_at is not None and actor.start >= sctx.examples_at
+                bg = background or is_example
+                if bg and year is not None and pub_year is not None and int(year) < pub_year and m_status in (
+                        "considered", "planned", "announced"):
+                    m_status = "completed"  # a precedent dated in a past year is done
+                mention = Mention(
+                    option=cue.cue.option, subtype=cue.cue.subtype, actor=actor, via_coref=via,
+                    counterparties=cps, unnamed_target=_unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
+                    status=m_status, status_cues=status_cues, attribution=_attribution(text, (s, e), data),
+                    year=year, background=bg, start=a, end=b, sentence=(s, e), prob=p,
+                )
+                (mentions if actor is not None else orphans).append(mention)
+    records = _group(mentions)
+    _attach_orphans(records, orphans)
+    _attach_deal_sentences(records, text, bounds, orgs, data)
+    return tuple(_to_option(r, text, ctx.published, model.model_hash) for r in records)
+
+
+def _attach_orphans(records: list[_Record], orphans: list[Mention]) -> None:
+    """Mentions with no actor join the record of the same option sharing their target, or the only one."""
+    for m in orphans:
+        same = [r for r in records if r.option == m.option and (not m.cp_key or m.cp_key <= r.cp_key)]
+        if len(same) == 1:
+            same[0].mentions.append(m)
+
+
+def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple[int, int]],
+                           orgs: list[Org], data: OptionLangData) -> None:
+    """Bare deal sentences ("The Fairchild-Fujitsu deal was abandoned") give status to their record.
+
+    Only decisive stages (abandoned, denied, completed) are taken from such sentences, and only
+    when the sentence names a party of exactly one record.
+    """
+    deal = data.pattern("deal_terms")
+    if deal is None or not records:
+        return
+    decisive = [(n, p) for n, p in data.status if n in ("denied", "abandoned", "completed")]
+    used = {(m.sentence) for r in records for m in r.mentions}
+    for s, e in bounds:
+        if (s, e) in used:
+            continue
+        dm = deal.search(text, s, e)
+        if not dm:
+            continue
+        names = {o.canonical for o in orgs if s <= o.start < e}
+        hits = [r for r in records if r.actor.canonical in names or r.cp_key & names]
+        if len(hits) != 1:
+            continue
+        for name, pat in decisive:
+            sm = pat.search(text, s, e)
+            if sm:
+                proto = hits[0].mentions[0]
+                hits[0].mentions.append(Mention(
+                    option=hits[0].option, subtype=None, actor=hits[0].actor, via_coref=False, counterparties=[],
+                    unnamed_target=False, dominant=None, status=name,
+                    status_cues=[(sm.start(), sm.end(), sm.group())], attribution=_attribution(text, (s, e), data),
+                    year=None, background=proto.background, start=dm.start(), end=dm.end(), sentence=(s, e),
+                    prob=0.0))
+                break

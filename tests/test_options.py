@@ -1,0 +1,138 @@
+"""Strategic options: per-language case tables, language-data integrity, classifier and the seed article."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from spacy.language import Language
+
+from extractors.base import ExtractContext
+from extractors.entities import extract_entities
+from extractors.langdata import LangDataError
+from extractors.option_classifier import PARAMS, data_hash, load_rows, shipped_model
+from extractors.option_cues import OPTIONS, STATUSES, _parse_cue, find_cues, option_data, option_languages
+from extractors.options import extract_options
+from pipeline.nlp import ModelPool
+from pipeline.normalize import Normalizer, normalize_article
+from pipeline.records import RawArticle, Source
+from tests.conftest import REPO, case_id, load_cases
+
+CASES = load_cases("options")
+# Status is checked in the scorer's four groups: a near miss inside a group is forgiven.
+COARSE = {"considered": "open", "planned": "open", "announced": "committed", "in_progress": "committed",
+          "completed": "done", "abandoned": "off", "denied": "off"}
+REQUIRED_LANGUAGES = {"en", "fr", "de", "es", "zh"}
+
+
+@pytest.mark.parametrize("lang_case", CASES, ids=[case_id(c) for c in CASES])
+def test_option_cases(lang_case: tuple[str, dict[str, Any]], blank: Callable[[str], Language]) -> None:
+    lang, case = lang_case
+    doc = blank(lang)(case["text"])
+    found = extract_options(doc, ExtractContext(lang=lang))
+    assert sorted((o.option, o.actor) for o in found) == sorted((e["option"], e["actor"]) for e in case["expected"])
+    by_key = {(o.option, o.actor): o for o in found}
+    for exp in case["expected"]:
+        if exp.get("status"):
+            assert COARSE[by_key[(exp["option"], exp["actor"])].status] == COARSE[exp["status"]]
+    for option in found:
+        for ev in option.evidence:
+            assert doc.text[ev.start:ev.end] == ev.quote
+        json.dumps(option.details)  # the writer merges details into JSON
+
+
+def test_case_tables_cover_languages() -> None:
+    langs = {lang for lang, _ in CASES}
+    assert {"en", "fr", "de", "zh"} <= langs
+    assert all(c["source"] for _, c in CASES)
+
+
+@pytest.mark.parametrize("lang", option_languages())
+def test_language_data_integrity(lang: str) -> None:
+    data = option_data(lang)
+    assert {c.option for c in data.cues} == set(OPTIONS), f"{lang}: every option needs cues"
+    assert {name for name, _ in data.status} <= STATUSES
+    assert data.pattern("chip_terms") is not None
+    assert data.pattern("anaphora") is not None
+    for cue in data.cues:
+        assert not cue.regex.match(""), f"{lang}: cue {cue.regex.pattern!r} matches the empty string"
+
+
+def test_required_languages_have_files() -> None:
+    assert REQUIRED_LANGUAGES <= set(option_languages())
+
+
+@pytest.mark.parametrize("raw", [
+    {"pattern": "(unclosed"},
+    {"pattern": "x", "form": "sideways"},
+    {"pattern": "x", "status": "rumoured"},
+    {"pattern": "x", "subtype": "joint_venture"},
+    {"pattern": "x", "colour": "red"},
+], ids=["bad-regex", "bad-form", "bad-status", "bad-subtype", "unknown-key"])
+def test_bad_cue_is_rejected(raw: dict[str, Any]) -> None:
+    with pytest.raises(LangDataError):
+        _parse_cue("build", raw, "test")
+
+
+def test_cues_apostrophes_and_wrapping() -> None:
+    data = option_data("fr")
+    assert {m.cue.option for m in find_cues("le rachat d’Arduino", data)} == {"acquire"}
+    assert {m.cue.option for m in find_cues("The proposed\n    takeover", option_data("en"))} == {"acquire"}
+
+
+def test_classifier_is_deterministic_and_hashed() -> None:
+    model = shipped_model()
+    rows = [r for r in load_rows() if r["split"] in PARAMS["splits"]]
+    assert model.model_hash == data_hash(rows, PARAMS)
+    probs = model.classifier.predict_proba(["Qualcomm a annoncé qu’il acquérait Arduino.", "Il pleut."])
+    assert probs[0]["acquire"] > 0.5 > probs[1]["acquire"]
+
+
+@pytest.fixture(scope="module")
+def seed_options(models: ModelPool, normalizer: Normalizer) -> dict[tuple[str, str], Any]:
+    path = REPO / "corpus" / "sample" / "openai-custom-chips-2023-10.fr.txt"
+    first, _, body = path.read_text(encoding="utf-8").partition("\n")
+    title = first.split(" ", 2)[2].strip()
+    raw = RawArticle(Source(str(path), str(path)), title, body, "2023-10", "text")
+    article = normalize_article(raw, normalizer)
+    doc = models.get("fr")(article.text)
+    ctx = ExtractContext(lang="fr", title=article.title, published=article.published, body_start=article.body_start)
+    entities = extract_entities(doc, ctx)
+    ctx = ExtractContext(lang="fr", title=article.title, published=article.published,
+                         body_start=article.body_start, found={"entities": entities})
+    found = extract_options(doc, ctx)
+    for option in found:
+        for ev in option.evidence:
+            assert article.text[ev.start:ev.end] == ev.quote
+    return {(o.option, o.actor): o for o in found}
+
+
+@pytest.mark.parametrize(("option", "actor", "status", "counterparty", "background"), [
+    ("build", "OpenAI", "considered", None, False),
+    ("partner", "OpenAI", "considered", "NVIDIA", False),
+    ("diversify", "OpenAI", "considered", "NVIDIA", False),
+    ("acquire", "OpenAI", "considered", None, False),
+    ("acquire", "Amazon", "completed", "Annapurna Labs", True),
+    ("build", "Google", "in_progress", None, True),
+    ("build", "Amazon", "in_progress", None, True),
+    ("build", "Microsoft", "in_progress", None, False),
+])
+def test_seed_article(seed_options: dict[tuple[str, str], Any], option: str, actor: str, status: str,
+                      counterparty: str | None, background: bool) -> None:
+    record = seed_options[(option, actor)]
+    assert record.status == status
+    if counterparty:
+        assert counterparty in record.counterparty
+    assert record.details["background"] is background
+
+
+def test_seed_details(seed_options: dict[tuple[str, str], Any]) -> None:
+    diversify = seed_options[("diversify", "OpenAI")]
+    assert diversify.details["dominant_supplier"]["canonical"] == "NVIDIA"
+    assert diversify.details["actor"]["via_coref"] is True
+    amazon = seed_options[("acquire", "Amazon")]
+    assert amazon.details["time"]["event"] == "2015"
+    assert amazon.details["model_hash"] == shipped_model().model_hash
+    assert ("build", "Meta") in seed_options
