@@ -40,6 +40,7 @@ class NerData:
     locations: tuple[str, ...]
     name_suffixes: tuple[str, ...]
     capitalised_names: bool
+    given_names: frozenset[str]
     name_particles: frozenset[str]
     org_words: frozenset[str]
 
@@ -48,7 +49,7 @@ class NerData:
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)
-    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words")
+    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", *lists}
     if not isinstance(data.get("capitalised_names", False), bool):
         raise LangDataError(f"ner/{lang}: 'capitalised_names' must be true or false")
@@ -64,17 +65,19 @@ def ner_data(lang: str) -> NerData:
         value = data.get(key, [])
         if not isinstance(value, list) or not all(isinstance(t, str) and t for t in value):
             raise LangDataError(f"ner/{lang}: '{key}' must be a list of non-empty strings")
-    base_locations = load_section("ner", "base").get("locations", [])
-    # Language files extend the shared place names instead of replacing them.
-    locations = {loc.casefold() for loc in [*base_locations, *data.get("locations", [])]}
+    base = load_section("ner", "base")
+    # Language files extend the shared place names and non-names instead of replacing them.
+    locations = {loc.casefold() for loc in [*base.get("locations", []), *data.get("locations", [])]}
+    not_names = {w.casefold() for w in [*base.get("not_names", []), *data.get("not_names", [])]}
     return NerData(
         labels=labels,
         trim_chars=str(data.get("trim_chars", "")),
         person_titles=frozenset(t.casefold() for t in data.get("person_titles", [])),
-        not_names=frozenset(t.casefold() for t in data.get("not_names", [])),
+        not_names=frozenset(not_names),
         locations=tuple(sorted(locations, key=len, reverse=True)),
         name_suffixes=tuple(data.get("name_suffixes", [])),
         capitalised_names=bool(data.get("capitalised_names", False)),
+        given_names=frozenset(data.get("given_names", [])),
         name_particles=frozenset(w.casefold() for w in data.get("name_particles", [])),
         org_words=frozenset(w.casefold() for w in data.get("org_words", [])),
     )
@@ -167,16 +170,19 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     bounds = sentence_bounds(doc)
     text = doc.text
     out: list[Entity] = []
-    found = [*doc.ents, *_titled_persons(doc, data.person_titles)]
-    if data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
+    rules = settings.rules
+    found = [*doc.ents, *(_titled_persons(doc, data) if rules else [])]
+    if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
         found += _capitalised_names(doc, data, found)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
         if label is None or (ent.ent_id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
             continue
-        if not ent.ent_id_ and _is_noise(ent):
+        if rules and ent.text.casefold() in data.not_names:
             continue
-        ent, had_title = _strip_title(ent, data.person_titles)
+        if rules and not ent.ent_id_ and (_is_noise(ent) or _in_capitals_line(ent)):
+            continue
+        ent, had_title = _strip_title(ent, data.person_titles) if rules else (ent, False)
         if had_title:
             label = "PERSON"
         start, end = _clip_to_sentence(ent.start_char, ent.end_char, bounds)
@@ -185,7 +191,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if not any(ch.isalnum() for ch in surface):
             continue
         name = clean_surface(surface)
-        if not ent.ent_id_:
+        if rules and not ent.ent_id_:
             if name.casefold() in data.locations or name.casefold() + "." in data.locations:
                 out.append(Entity(surface, "LOCATION", name, None, start, end))
                 continue
@@ -198,6 +204,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             out.append(Entity(surface, entry_label(entry), entry.canonical, entry_id(entry), start, end))
         else:
             out.append(Entity(surface, label, _POSSESSIVE.sub("", name), None, start, end))
+    if not rules:
+        return tuple(out)
     out = _join_adjacent_persons(out, text)
     renamed = merge_person_names((i, e.canonical) for i, e in enumerate(out) if e.label == "PERSON")
     return tuple(replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out))
@@ -248,20 +256,28 @@ def _is_noise(ent: Span) -> bool:
     """An unlinked NER span that cannot be a name.
 
     No two letters; only stop words; one word of a part of speech names never have; two or
-    more lower-case content words (a phrase, not a name: "an indispensable monopoly"); or a
+    more lower-case content words (a phrase, not a name: "an indispensable monopoly"); all in
+    lower case ("designate": names are capitalised in cased scripts); or a
     U+FFFD replacement character (text whose accents were lost cannot give a canonical name).
     """
     if sum(ch.isalpha() for ch in ent.text) < 2 or all(t.is_stop or t.is_punct for t in ent):
         return True
-    if "\ufffd" in ent.text:
+    if "\ufffd" in ent.text or ent.text.islower():
         return True
     if sum(t.is_alpha and t.is_lower and not t.is_stop for t in ent) >= 2:
         return True
     return len(ent) == 1 and ent[0].pos_ in _NOT_NAME_POS
 
 
-def _titled_persons(doc: Doc, titles: frozenset[str]) -> list[Span]:
-    """Person names introduced by a title ("Nvidia-Chef Jensen Huang", "CEO Lisa Su") outside other entities.
+def _in_capitals_line(ent: Span) -> bool:
+    """An unlinked entity in an all-capitals line (a wire headline): NER on such text is guesswork."""
+    words = [t for t in ent.sent if t.is_alpha and len(t) > 1]
+    return bool(ent.text.isupper() and words and sum(t.is_upper for t in words) >= 0.8 * len(words))
+
+
+def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
+    """Person names outside other entities: after a title ("Nvidia-Chef Jensen Huang", "CEO Lisa Su")
+    or starting with a known given name ("Logan Purk").
 
     Pipelines without a statistical NER (blank languages) find persons only this way; with one,
     it adds the names the NER missed.
@@ -269,14 +285,21 @@ def _titled_persons(doc: Doc, titles: frozenset[str]) -> list[Span]:
     taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     found: list[Span] = []
     for token in doc:
-        if token.text.casefold() not in titles or token.i in taken:
+        if token.i in taken:
             continue
-        end = token.i + 1
-        while end < len(doc) and end - token.i <= 3 and end not in taken and _name_word(doc[end]):
+        if token.text.casefold() in data.person_titles:
+            start = token.i + 1
+        elif token.text in data.given_names and token.is_title and not data.capitalised_names:
+            # (where names are found by capitalisation, that rule sees the whole name)
+            start = token.i
+        else:
+            continue
+        end = start
+        while end < len(doc) and end - start < 3 and end not in taken and _name_word(doc[end]):
             end += 1
-        if end - token.i >= 3:  # a first and a last name: one capitalised word alone is too often a noun
-            found.append(Span(doc, token.i + 1, end, label="PERSON"))
-            taken.update(range(token.i + 1, end))
+        if end - start >= 2:  # a first and a last name: one capitalised word alone is too often a noun
+            found.append(Span(doc, start, end, label="PERSON"))
+            taken.update(range(start, end))
     return found
 
 

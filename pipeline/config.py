@@ -47,7 +47,10 @@ class EntitySettings:
 
     Attributes:
         linking: Mark knowledge-base aliases before the NER and link entities to the
-            knowledge base; False gives the stock spaCy entities (the evaluation baseline).
+            knowledge base.
+        rules: Apply chipwire's rules around the NER: noise filters, names after titles,
+            names by capitalisation in languages without a statistical NER. With ``linking``
+            also False, entities are stock spaCy's (the evaluation baseline).
         fuzzy_threshold: Minimum rapidfuzz ratio (0-100) to link a name that is not an exact
             alias; above 100 turns fuzzy matching off. Measured on the development set
             (see docs/EVALUATION.md).
@@ -55,6 +58,7 @@ class EntitySettings:
     """
 
     linking: bool = True
+    rules: bool = True
     fuzzy_threshold: float = 90.0
     min_fuzzy_chars: int = 6
 

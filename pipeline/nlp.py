@@ -13,12 +13,29 @@ from dataclasses import dataclass, field
 
 import spacy
 from spacy.language import Language
+from spacy.tokens import Doc
 from spacy.util import compile_infix_regex
 
 from extractors.entities import ner_data
 from extractors.kb import load_kb
 from extractors.linking import add_kb_rulers
 from pipeline.config import Settings
+
+
+PARAGRAPHS = "chipwire_paragraphs"
+
+
+@Language.component(PARAGRAPHS)
+def paragraph_boundaries(doc: Doc) -> Doc:
+    """Start a sentence after every blank line, before the parser or sentencizer decide.
+
+    A title has no final punctuation, so the parser would join it to the first body sentence
+    (and a wire headline to its lead); both respect sentence starts set before them.
+    """
+    for token in doc[:-1]:
+        if token.is_space and token.text.count("\n") >= 2:
+            doc[token.i + 1].is_sent_start = True
+    return doc
 
 
 @dataclass
@@ -36,6 +53,7 @@ class ModelPool:
 
     def _load(self, lang: str) -> Language:
         nlp = self._base_pipeline(lang)
+        nlp.add_pipe(PARAGRAPHS, first=True)
         if self.settings.entities.linking:
             add_kb_rulers(nlp, load_kb(), ner_data(lang).name_suffixes)
         return nlp
