@@ -21,7 +21,6 @@ from extractors.kb import load_kb
 from extractors.linking import add_kb_rulers
 from pipeline.config import Settings
 
-
 PARAGRAPHS = "chipwire_paragraphs"
 
 
