@@ -52,7 +52,7 @@ ROLES: frozenset[str] = frozenset(
 )
 KINDS: frozenset[str] = frozenset({"org", "product"})
 
-_ENTRY_KEYS: frozenset[str] = frozenset(
+ENTRY_KEYS: frozenset[str] = frozenset(
     {
         "key",
         "canonical",
@@ -350,7 +350,7 @@ def _parse_entry(raw: Any, pos: int) -> KBEntry:
     key = raw.get("key")
     if isinstance(key, str):
         where = f"entry {key!r}"
-    unknown = set(raw) - _ENTRY_KEYS
+    unknown = set(raw) - ENTRY_KEYS
     if unknown:
         raise _fail(where, f"unknown field(s) {sorted(unknown)}")
     if not isinstance(key, str) or not _KEY.fullmatch(key):

@@ -39,7 +39,7 @@ from typing import Any
 
 import yaml
 
-from extractors.kb import ROLES, build_knowledge_base, normalize_alias
+from extractors.kb import ENTRY_KEYS, ROLES, build_knowledge_base, normalize_alias
 
 HERE = Path(__file__).parent
 SOURCES = HERE / "sources"
@@ -144,24 +144,8 @@ _ETO_INPUT_ROLE: dict[str, str] = {
     "N84": "eda",  # EDA software
     "N85": "chip_designer",  # core IP (Arm, Imagination, Ceva...)
 }
-_CURATED_KEYS = frozenset(
-    {
-        "key",
-        "canonical",
-        "kind",
-        "wikidata",
-        "aliases",
-        "case_sensitive_aliases",
-        "tickers",
-        "country",
-        "roles",
-        "parent",
-        "maker",
-        "same_as",
-        "drop_aliases",
-        "note",
-    }
-)
+# The curation file takes an entry's keys (less "sources", which the build sets) plus merge directives.
+_CURATED_KEYS = (ENTRY_KEYS - {"sources"}) | {"same_as", "drop_aliases"}
 _HEADER = """\
 # chipwire knowledge base of the chip industry: organisations and products.
 #
