@@ -35,6 +35,9 @@ CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memo
 #: Roles that never hold a chip strategy of their own in news (they report, fund or regulate).
 NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "investor", "association"})
 #: Status ranks for merging mentions: the furthest stage asserted wins.
+# Characters between an option cue and a status cue beyond which the status cue is not its own
+# ("the proposed takeover would make Fujitsu ... at a time when Japan has not bought ...").
+_STATUS_REACH = 80
 _RANK = {"considered": 0, "planned": 1, "announced": 2, "in_progress": 3, "completed": 4}
 _OFF = frozenset({"abandoned", "denied"})
 #: Attribution types that make a record a rumour when nothing confirms it.
@@ -280,6 +283,8 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
         for s, e, t in _search(pat, text[clause[0]:clause[1]], clause[0]):
             if s < cue_abs[1] and e > cue_abs[0] and name not in ("completed", "abandoned"):
                 continue  # the option cue's own words ("acquisition") are no status
+            if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > _STATUS_REACH:
+                continue  # far along a long clause, a status word is about something else
             nearest = min(clause_cues, key=lambda c: min(abs(s - c[1]), abs(c[0] - e)))
             if nearest == cue_abs:
                 mine.append((name, (s, e, t)))
@@ -383,9 +388,16 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org
         if target is not None:
             actor = _object(ctx.sent_orgs, text, target.end, window_end, 8, data.pattern("recipient_markers"))
     elif form == "noun":
-        target = _object(ctx.sent_orgs, text, b, window_end, 4, data.pattern("target_markers"))
+        target_pat = data.pattern("target_markers")
+        target = _object(ctx.sent_orgs, text, b, window_end, 4, target_pat)
+        if target is None:
+            # The agent may come first: "a proposed takeover by Fujitsu of Fairchild".
+            agent = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
+            if agent is not None:
+                target = _object(ctx.sent_orgs, text, agent.end, window_end, 4, target_pat)
+                actor = agent if target is not None else None
         start = target.end if target is not None else b
-        actor = _object(ctx.sent_orgs, text, start, window_end, 4, agent_pat)
+        actor = actor or _object(ctx.sent_orgs, text, start, window_end, 4, agent_pat)
         if actor is None and before and _gap_words(text, before[-1].end, a) <= 3:
             actor = before[-1]  # "Fujitsu's takeover", "son acquisition" after the name
         elif actor is None and before and target is not None:
