@@ -21,8 +21,8 @@ test: setup
 	$(BIN)/python -m pytest -q
 
 lint: setup
-	$(BIN)/ruff check pipeline extractors tests
-	$(BIN)/mypy pipeline extractors
+	$(BIN)/ruff check pipeline extractors chipwire tests
+	$(BIN)/mypy pipeline extractors chipwire
 
 # Options classifier: cross-validated and test-split figures (it is refitted from the shipped
 # sentences at run time, so there is no model file to write).
