@@ -63,7 +63,7 @@ _BARE_MIN_MAGNITUDE = Decimal("1e6")
 _VAGUE_MAGNITUDE_MIN_LEN = 5
 _BARE_PLURAL_SPAN = (Decimal(1), Decimal(1000))
 # Not followed by a letter or digit of a spaced script: the right edge of an amount.
-_AMOUNT_END = rf"(?![^\W_{SPACELESS}])"
+_AMOUNT_END = rf"(?-i:(?![^\W_{SPACELESS}]))"
 # Sentence and clause punctuation (Latin and CJK) that may end a bare amount.
 _CLOSING_PUNCT = r"[.,;:!?…)\]，。；：！？、）]"
 # Shortest misspelt magnitude word read by the typo rule ("Mird." for "Mrd."), letters only.
@@ -287,7 +287,7 @@ def _lexicon(lang: str) -> _Lexicon:
     # After a cue any magnitude may follow ("数十亿美元"); without one, only a long word
     # ("billions of dollars"), never an abbreviation.
     vague = (
-        rf"(?<![.,]|[^\W{SPACELESS}])(?=(?:{alternation(data['vague'])}|{alternation(vague_mags)}))"
+        rf"(?<![.,]|(?-i:[^\W{SPACELESS}]))(?=(?:{alternation(data['vague'])}|{alternation(vague_mags)}))"
         rf"(?:(?P<vq>{alternation(data['vague'])})\s*)?"
         rf"(?:(?P<mags>(?(vq){mag}(?:\s*{mag})*|{alternation(vague_mags)}(?:\s+{alternation(vague_mags)})*))\s*)?"
         rf"(?:(?P<conn>{conn})\s?)?"

@@ -14,6 +14,9 @@ from decimal import Decimal
 # has no word edges to respect: "80亿美元" is a number, a magnitude and a currency glued together,
 # and a Latin word next to a Chinese character is still a separate word.
 SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+# Character classes with SPACELESS sit inside "(?-i:...)": under IGNORECASE, Python's regex
+# compiler case-folds every one of the ~30,000 CJK code points of a negated class, which made
+# compiling a language's patterns take seconds. Case does not matter to these classes.
 
 # A digit number, with grouped thousands (one separator kind, repeated) or without, an optional
 # decimal part, and the German price tail ",-". Thousands separators seen in news text: comma,
@@ -21,16 +24,16 @@ SPACELESS = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
 # no-break U+00A0, narrow no-break U+202F). It must not touch a letter, digit or separator
 # on the left (so "H100" and "2.5.1" give nothing) nor continue with more digits on the right.
 NUMBER_PATTERN = (
-    rf"(?<![.,'’]|[^\W{SPACELESS}])"
+    rf"(?<![.,'’]|(?-i:[^\W{SPACELESS}]))"
     r"(?:\d{1,3}(?:(?P<ts>[,.'’\u00a0\u202f ])\d{3})(?:(?P=ts)\d{3})*(?:[.,]\d+)?(?![.,]?\d)"
     r"|\d+(?:[.,]\d+)?(?![.,]?\d))"
     r"(?:,[-–](?!\d))?"
 )
 
 # Not followed by a letter of a spaced script: the right edge of a phrase that ends in a letter.
-NOT_LETTER_AFTER = rf"(?![^\W\d_{SPACELESS}])"
+NOT_LETTER_AFTER = rf"(?-i:(?![^\W\d_{SPACELESS}]))"
 # Not preceded by a letter of a spaced script (digits are fine: "52.7bn").
-NOT_LETTER_BEFORE = rf"(?<![^\W\d_{SPACELESS}])"
+NOT_LETTER_BEFORE = rf"(?-i:(?<![^\W\d_{SPACELESS}]))"
 
 
 def phrase_pattern(phrase: str) -> str:
@@ -77,7 +80,13 @@ def alternation(phrases: Iterable[str]) -> str:
     others = [p for p in unique if not p[0].isalpha()]
     branches = []
     if worded:
-        inner = "|".join(phrase_pattern(p)[len(NOT_LETTER_BEFORE):] for p in worded)
+        bodies = [phrase_pattern(p)[len(NOT_LETTER_BEFORE):] for p in worded]
+        # Likewise one shared right-edge check for the phrases that end in a letter: the check
+        # is a large character class, and compiling it once per phrase cost seconds per language.
+        # Backtracking into the group keeps the semantics of one check per phrase.
+        tailed = [b[: -len(NOT_LETTER_AFTER)] for b in bodies if b.endswith(NOT_LETTER_AFTER)]
+        untailed = [b for b in bodies if not b.endswith(NOT_LETTER_AFTER)]
+        inner = "|".join(untailed + ([rf"(?:{'|'.join(tailed)}){NOT_LETTER_AFTER}"] if tailed else []))
         branches.append(rf"{NOT_LETTER_BEFORE}(?=[^\W\d_])(?:{inner})")
     branches.extend(phrase_pattern(p) for p in others)
     return "(?:" + "|".join(branches) + ")"
