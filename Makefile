@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: setup run test lint clean golden eval train bench-money
+.PHONY: setup run test lint clean golden eval train bench-money bench-pipeline
 
 setup: $(STAMP)
 
@@ -45,6 +45,9 @@ $(BENCH_STAMP): $(STAMP)
 
 bench-money: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_money.py
+
+bench-pipeline: setup
+	$(BIN)/python bench/bench_pipeline.py
 
 clean:
 	rm -rf $(VENV) $(OUT) .pytest_cache

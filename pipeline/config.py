@@ -81,6 +81,79 @@ class LimitSettings:
 
 
 @dataclass(frozen=True)
+class DedupSettings:
+    """Story clustering of near-duplicate articles (syndicated copies, re-issued wire stories).
+
+    Exact copies (same normalised text) are always duplicates; near-duplicates stay records and
+    share a ``story_id``.
+
+    Attributes:
+        near_duplicates: Cluster near-duplicates with MinHash LSH; False gives every record its
+            own story.
+        threshold: Estimated Jaccard similarity of word shingles from which two articles are one
+            story. Measured on the Reuters variants in the shared articles (docs/BENCHMARKS.md):
+            re-issued versions score 0.29-0.59 and unrelated stories on the same topic at most 0.11.
+        shingle_words: Words per shingle.
+        num_perm: MinHash permutations (more is more precise and slower).
+    """
+
+    near_duplicates: bool = True
+    threshold: float = 0.2
+    shingle_words: int = 3
+    num_perm: int = 128
+
+
+@dataclass(frozen=True)
+class FetchSettings:
+    """HTTP fetching of feeds and linked pages (``chipwire run https://...``).
+
+    Attributes:
+        timeout: Seconds allowed for connecting and for each read.
+        max_bytes: Responses larger than this are refused (checked while streaming, so a lying
+            or missing Content-Length cannot exceed it).
+        max_redirects: Redirects followed before giving up.
+        max_seconds: Wall-clock limit of one whole response, so a server that trickles bytes
+            (each read within ``timeout``) cannot hold a run forever.
+        follow_links: Fetch each feed item's link and extract the full page with trafilatura.
+        user_agent: The User-Agent header sent.
+    """
+
+    timeout: float = 10.0
+    max_bytes: int = 20 * 1024 * 1024
+    max_redirects: int = 5
+    max_seconds: float = 60.0
+    follow_links: bool = False
+    user_agent: str = "chipwire/0.1 (+https://github.com/chipwire)"
+
+
+@dataclass(frozen=True)
+class RunSettings:
+    """How a batch is executed; none of these change a record, so they stay out of the config hash.
+
+    Attributes:
+        engine: ``local`` (this machine, ``workers`` processes) or ``dask`` (a Dask cluster).
+        workers: Worker processes for ``local`` (1: in this process), or workers of the
+            LocalCluster that ``dask`` starts when no ``scheduler`` is given.
+        scheduler: Address of a running Dask scheduler (``tcp://host:8786``), or empty.
+        chunk_size: Items committed to the state database together; smaller commits lose less
+            work on a crash, larger ones give spaCy bigger batches.
+        memory_zone: Parse inside ``nlp.memory_zone()`` so the vocabulary does not grow over a
+            long run.
+    """
+
+    engine: str = "local"
+    workers: int = 1
+    scheduler: str = ""
+    chunk_size: int = 64
+    memory_zone: bool = True
+
+
+# Sections that only say how a run executes: they must not change records, so they are left out
+# of the config hash (a run with --workers 2 gives the same records as one with --workers 1).
+EXECUTION_SECTIONS = frozenset({"run", "fetch"})
+
+
+@dataclass(frozen=True)
 class Settings:
     """Everything a run needs, passed explicitly to each stage.
 
@@ -92,6 +165,9 @@ class Settings:
         language: Language identification settings.
         entities: Entity recognition and linking settings.
         limits: Input size limits.
+        dedup: Near-duplicate story clustering.
+        fetch: HTTP fetching of feeds and pages.
+        run: Execution (engine, workers, commit size).
     """
 
     models: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_MODELS))
@@ -101,10 +177,14 @@ class Settings:
     language: LanguageSettings = field(default_factory=LanguageSettings)
     entities: EntitySettings = field(default_factory=EntitySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    dedup: DedupSettings = field(default_factory=DedupSettings)
+    fetch: FetchSettings = field(default_factory=FetchSettings)
+    run: RunSettings = field(default_factory=RunSettings)
 
     def config_hash(self) -> str:
-        """A short, stable hash of these settings, recorded in every record's provenance."""
-        blob = json.dumps(asdict(self), sort_keys=True, default=list)
+        """A short, stable hash of the settings that shape records, recorded in their provenance."""
+        content = {k: v for k, v in asdict(self).items() if k not in EXECUTION_SECTIONS}
+        blob = json.dumps(content, sort_keys=True, default=list)
         return hashlib.sha256(blob.encode("utf-8")).hexdigest()[:16]
 
 
@@ -167,4 +247,18 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError("setting 'batch_size' must be >= 1")
     if not 0.0 <= settings.language.min_probability <= 1.0:
         raise ConfigError("setting 'language.min_probability' must be within [0, 1]")
+    if not 0.0 < settings.dedup.threshold <= 1.0:
+        raise ConfigError("setting 'dedup.threshold' must be within (0, 1]")
+    if settings.dedup.shingle_words < 1 or settings.dedup.num_perm < 16:
+        raise ConfigError("settings 'dedup.shingle_words' must be >= 1 and 'dedup.num_perm' >= 16")
+    if settings.run.engine not in {"local", "dask"}:
+        raise ConfigError(f"setting 'run.engine' must be 'local' or 'dask', got {settings.run.engine!r}")
+    if settings.run.workers < 1 or settings.run.chunk_size < 1:
+        raise ConfigError("settings 'run.workers' and 'run.chunk_size' must be >= 1")
+    if settings.run.scheduler and settings.run.engine != "dask":
+        raise ConfigError("setting 'run.scheduler' needs 'run.engine = \"dask\"'")
+    fetch = settings.fetch
+    if fetch.timeout <= 0 or fetch.max_seconds <= 0 or fetch.max_bytes < 1 or fetch.max_redirects < 0:
+        raise ConfigError("settings 'fetch.timeout', 'fetch.max_seconds' and 'fetch.max_bytes' must be > 0, "
+                          "'fetch.max_redirects' >= 0")
     return settings

@@ -13,8 +13,9 @@ import json
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime
 from email.utils import parsedate_to_datetime
-from pathlib import Path
-from typing import Any
+from pathlib import Path, PurePosixPath
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 from xml.sax import SAXParseException
 
 import feedparser
@@ -28,6 +29,9 @@ from lxml import html as lxml_html
 from pipeline.config import LimitSettings
 from pipeline.errors import Code, Stage
 from pipeline.records import ErrorEntry, RawArticle, Source
+
+if TYPE_CHECKING:
+    from pipeline.fetch import Fetcher
 
 Item = RawArticle | ErrorEntry
 
@@ -52,13 +56,23 @@ _BLOCK_TAGS = frozenset(
 )
 
 
-def iter_items(inputs: Iterable[Path], limits: LimitSettings) -> Iterator[Item]:
+def iter_items(inputs: Iterable[Path | str], limits: LimitSettings, *, fetcher: Fetcher | None = None
+               ) -> Iterator[Item]:
     """Yield a raw article or an error entry for every item found in ``inputs``.
 
     A folder is read recursively in sorted order, skipping hidden files and
-    README/LICENSE files.
+    README/LICENSE files. An ``http(s)://`` input is fetched with ``fetcher`` (a
+    :class:`pipeline.fetch.Fetcher`); without one it is an error entry.
     """
-    for path in inputs:
+    for entry in inputs:
+        if isinstance(entry, str) and entry.startswith(("http://", "https://")):
+            if fetcher is None:
+                yield _error(Source(id=entry, path=entry, url=entry), Code.UNSUPPORTED_FORMAT,
+                             "URL inputs need a fetcher")
+            else:
+                yield from fetcher.read(entry, limits)
+            continue
+        path = Path(entry)
         if path.is_dir():
             for file in sorted(p for p in path.rglob("*") if p.is_file()):
                 rel = file.relative_to(path)
@@ -84,26 +98,47 @@ def read_file(path: Path, limits: LimitSettings) -> Iterator[Item]:
     except OSError as exc:
         yield _error(source, Code.UNREADABLE, f"cannot read file: {exc.strerror or exc}")
         return
+    yield from read_data(str(path), data, limits)
+
+
+def read_data(name: str, data: bytes, limits: LimitSettings, *, url: str | None = None) -> Iterator[Item]:
+    """Yield the items of one input's bytes; ``name`` is its path or URL (it gives the format's suffix).
+
+    Args:
+        name: File path or URL: the items' ``source.path`` and the fallback of their ids.
+        data: The input's bytes.
+        limits: Size limits.
+        url: The URL the bytes were fetched from, if any (an HTML page's ``source.url``).
+    """
+    source = Source(id=name, path=name, url=url)
     if not data.strip():
         yield _error(source, Code.EMPTY_INPUT, "file is empty")
         return
-    fmt = detect_format(path, data)
+    fmt = detect_format(name, data)
     if fmt == "binary":
         yield _error(source, Code.BINARY_INPUT, "file looks binary (NUL bytes); not a text, JSONL, HTML or feed")
         return
     if fmt == "html":
-        yield from _read_html(path, data, source, limits.min_html_letters)
+        yield from _read_html(name, data, source, limits.min_html_letters)
         return
     reader = {"text": _read_text, "jsonl": _read_jsonl, "feed": _read_feed}[fmt]
-    yield from reader(path, data, source)
+    yield from reader(name, data, source)
 
 
-def detect_format(path: Path, data: bytes) -> str:
+def suffix_of(name: Path | str) -> str:
+    """The lower-case suffix of a path, or of a URL's path (``https://x/feed.xml?a=1`` → ``.xml``)."""
+    text = str(name)
+    if text.startswith(("http://", "https://")):
+        text = urlsplit(text).path
+    return PurePosixPath(text).suffix.lower()
+
+
+def detect_format(path: Path | str, data: bytes) -> str:
     """``text``, ``jsonl``, ``html``, ``feed`` or ``binary``, from the suffix, else from the first bytes."""
     head = data[:8192]
     if b"\x00" in head and not head.startswith((b"\xff\xfe", b"\xfe\xff")):
         return "binary"
-    suffix = path.suffix.lower()
+    suffix = suffix_of(path)
     if suffix in JSONL_SUFFIXES or suffix == ".json":
         return "jsonl"
     if suffix in HTML_SUFFIXES:
@@ -136,7 +171,7 @@ def decode(data: bytes) -> tuple[str, str] | None:
 
 # --- plain text and Markdown -------------------------------------------------------------------
 
-def _read_text(path: Path, data: bytes, source: Source) -> Iterator[Item]:
+def _read_text(path: str, data: bytes, source: Source) -> Iterator[Item]:
     decoded = decode(data)
     if decoded is None:
         yield _error(source, Code.UNDECODABLE, "bytes are neither UTF-8 nor any detectable encoding")
@@ -144,7 +179,7 @@ def _read_text(path: Path, data: bytes, source: Source) -> Iterator[Item]:
     text, encoding = decoded
     extra: dict[str, Any] = {} if encoding == "utf-8" else {"encoding": encoding}
     title, published, body = split_header(text)
-    if path.suffix.lower() in {".md", ".markdown"}:
+    if suffix_of(path) in {".md", ".markdown"}:
         title, published, body = _markdown(title, published, body)
     if not body.strip() and not title:
         yield _error(source, Code.EMPTY_TEXT, "file has no text")
@@ -189,9 +224,9 @@ def _markdown(title: str | None, published: str | None, body: str) -> tuple[str 
 
 # --- JSON Lines --------------------------------------------------------------------------------
 
-def _read_jsonl(path: Path, data: bytes, source: Source) -> Iterator[Item]:
+def _read_jsonl(path: str, data: bytes, source: Source) -> Iterator[Item]:
     stripped = data.lstrip(b"\xef\xbb\xbf \t\r\n")
-    if path.suffix.lower() == ".json" and stripped.startswith(b"["):
+    if suffix_of(path) == ".json" and stripped.startswith(b"["):
         yield from _read_json_array(path, stripped, source)
         return
     for lineno, line in enumerate(data.split(b"\n"), start=1):
@@ -209,7 +244,7 @@ def _read_jsonl(path: Path, data: bytes, source: Source) -> Iterator[Item]:
         yield _jsonl_article(obj, path, where)
 
 
-def _read_json_array(path: Path, data: bytes, source: Source) -> Iterator[Item]:
+def _read_json_array(path: str, data: bytes, source: Source) -> Iterator[Item]:
     try:
         rows = json.loads(data.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
@@ -219,7 +254,7 @@ def _read_json_array(path: Path, data: bytes, source: Source) -> Iterator[Item]:
         yield _jsonl_article(obj, path, Source(id=f"{path}:{i}", path=str(path)))
 
 
-def _jsonl_article(obj: Any, path: Path, where: Source) -> Item:
+def _jsonl_article(obj: Any, path: str, where: Source) -> Item:
     if not isinstance(obj, dict):
         return _error(where, Code.MALFORMED_JSON, f"expected a JSON object, got {type(obj).__name__}")
     item_id = obj.get("id")
@@ -279,32 +314,43 @@ def iso_date(value: str) -> str | None:
 
 # --- HTML pages --------------------------------------------------------------------------------
 
-def _read_html(path: Path, data: bytes, source: Source, min_letters: int) -> Iterator[Item]:
+def _read_html(path: str, data: bytes, source: Source, min_letters: int) -> Iterator[Item]:
+    page = extract_page(data, min_letters)
+    if isinstance(page, str):
+        yield _error(source, Code.NO_MAIN_TEXT, page)
+        return
+    url = page.pop("url", None) or source.url
+    title, body, published = page.pop("title"), page.pop("body"), page.pop("published")
+    yield RawArticle(source=Source(id=path, path=path, url=url), title=title, body=body, published=published,
+                     fmt="html", extra=page)
+
+
+def extract_page(data: bytes, min_letters: int) -> dict[str, Any] | str:
+    """Main text and metadata of an HTML page with trafilatura, or the reason there is none.
+
+    Returns:
+        ``{"title", "body", "published", "url", and author/sitename/hostname when found}``, or a
+        reason string when the page cannot be parsed or has too little text to be an article.
+    """
     try:
         doc = trafilatura.bare_extraction(data, with_metadata=True, include_comments=False)
     except Exception as exc:  # noqa: BLE001 - trafilatura/lxml raise many types on hostile markup
-        yield _error(source, Code.NO_MAIN_TEXT, f"HTML could not be parsed: {type(exc).__name__}: {exc}")
-        return
+        return f"HTML could not be parsed: {type(exc).__name__}: {exc}"
     text = str(getattr(doc, "text", None) or "")
     letters = sum(ch.isalpha() for ch in text)
     if letters < min_letters:
-        yield _error(source, Code.NO_MAIN_TEXT,
-                     f"no main text found in the HTML page ({letters} letters < {min_letters})")
-        return
-    url = getattr(doc, "url", None)
-    extra: dict[str, Any] = {}
+        return f"no main text found in the HTML page ({letters} letters < {min_letters})"
+    page: dict[str, Any] = {
+        "title": getattr(doc, "title", None),
+        "body": text,
+        "published": iso_date(str(found_date)) if (found_date := getattr(doc, "date", None)) else None,
+        "url": getattr(doc, "url", None),
+    }
     for key in ("author", "sitename", "hostname"):
         value = getattr(doc, key, None)
         if value:
-            extra[key] = value
-    yield RawArticle(
-        source=Source(id=str(path), path=str(path), url=url),
-        title=getattr(doc, "title", None),
-        body=text,
-        published=iso_date(str(found_date)) if (found_date := getattr(doc, "date", None)) else None,
-        fmt="html",
-        extra=extra,
-    )
+            page[key] = value
+    return page
 
 
 def html_fragment_to_text(fragment: str) -> str:
@@ -325,7 +371,7 @@ def html_fragment_to_text(fragment: str) -> str:
 
 # --- RSS / Atom feeds --------------------------------------------------------------------------
 
-def _read_feed(path: Path, data: bytes, source: Source) -> Iterator[Item]:
+def _read_feed(path: str, data: bytes, source: Source) -> Iterator[Item]:
     refusal = _refuse_entities(data)
     if refusal:
         yield _error(source, Code.MALFORMED_FEED, refusal)
@@ -341,7 +387,7 @@ def _read_feed(path: Path, data: bytes, source: Source) -> Iterator[Item]:
     if not parsed.entries:
         yield _error(source, Code.EMPTY_INPUT, "feed has no items")
         return
-    feed_name = parsed.feed.get("link") or parsed.feed.get("title") or str(path)
+    feed_name = parsed.feed.get("link") or parsed.feed.get("title") or path
     for index, entry in enumerate(parsed.entries, start=1):
         yield _feed_article(entry, index, path, feed_name)
 
@@ -357,7 +403,7 @@ def _refuse_entities(data: bytes) -> str | None:
     return None
 
 
-def _feed_article(entry: Any, index: int, path: Path, feed_name: str) -> Item:
+def _feed_article(entry: Any, index: int, path: str, feed_name: str) -> Item:
     link = entry.get("link")
     item_id = entry.get("id") or link or f"{path}#{index}"
     source = Source(id=str(item_id), path=str(path), url=link, feed=feed_name)

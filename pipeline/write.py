@@ -1,8 +1,10 @@
 """Writers: records as JSON Lines and as Parquet tables, every file written atomically.
 
-Only this module flattens records. Each output file is first written to a
-temporary file in the output folder and then renamed over the old one, so a
-reader (or a crashed run) never sees half a file.
+Only this module flattens records. The runner commits each outcome's JSON line and Parquet rows
+to the state database (:mod:`pipeline.state`); at the end of a run :func:`export_outputs`
+regenerates every output file from the current rows there, streaming. Each output file is first
+written to a temporary file in the output folder and then renamed over the old one, so a reader
+(or a crashed run) never sees half a file.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict
 from decimal import Decimal
@@ -155,7 +157,15 @@ SCHEMAS: dict[str, pa.Schema] = {
         ("source_id", pa.string()), ("path", pa.string()), ("duplicate_of", pa.string()),
         ("content_hash", pa.string()),
     ]),
+    # One row per record and per exact duplicate: which story (cluster of near-duplicates) it is in.
+    "stories": pa.schema([
+        ("story_id", pa.string()), ("article_id", pa.string()), ("source_id", pa.string()),
+        ("kind", pa.string()), ("similar_to", pa.string()), ("similarity", pa.float64()),
+    ]),
 }
+TABLES = tuple(SCHEMAS)
+# Rows per Parquet row group when exporting: bounds the memory of the export, not of the run.
+EXPORT_BATCH_ROWS = 4096
 
 
 def _quantize(value: Decimal | None) -> Decimal | None:
@@ -205,8 +215,111 @@ def duplicate_row(dup: Duplicate) -> dict[str, Any]:
             "content_hash": dup.content_hash}
 
 
+def story_row(story_id: str | None, article_id: str | None, source_id: str, kind: str,
+              similar_to: str | None, similarity: float) -> dict[str, Any]:
+    """The ``stories`` table row of a record or an exact duplicate."""
+    return {"story_id": story_id, "article_id": article_id, "source_id": source_id, "kind": kind,
+            "similar_to": similar_to, "similarity": similarity}
+
+
 def write_parquet(path: Path, name: str, rows: list[dict[str, Any]]) -> None:
     """Write ``rows`` as the Parquet table ``name`` with its explicit schema, atomically."""
     table = pa.Table.from_pylist(rows, schema=SCHEMAS[name])
     with atomic_file(path, "wb") as handle:
         pq.write_table(table, handle, compression="zstd")
+
+
+# --- state ↔ outputs ---------------------------------------------------------------------------
+
+def encode_payload(obj: dict[str, Any]) -> str:
+    """An output JSON line (without the newline), exactly as written to the ``.jsonl`` files."""
+    return json.dumps(obj, ensure_ascii=False, sort_keys=False)
+
+
+def _encode_decimal(value: Any) -> str:
+    if isinstance(value, Decimal):
+        return str(value)  # exact; turned back into a Decimal by the table's schema on export
+    raise TypeError(f"cannot encode {type(value).__name__}")
+
+
+def encode_rows(rows: dict[str, list[dict[str, Any]]]) -> str:
+    """An item's Parquet rows as JSON for the state database; decimals are kept exact as strings."""
+    return json.dumps(rows, ensure_ascii=False, default=_encode_decimal)
+
+
+_DECIMAL_COLUMNS = {name: tuple(f.name for f in schema if pa.types.is_decimal(f.type))
+                    for name, schema in SCHEMAS.items()}
+
+
+class _TableWriter:
+    """Streams rows into one Parquet table in row groups, then renames it into place."""
+
+    def __init__(self, path: Path, name: str) -> None:
+        self.path, self.name = path, name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        fd, self.tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+        os.close(fd)
+        self._writer = pq.ParquetWriter(self.tmp, SCHEMAS[name], compression="zstd")
+        self._rows: list[dict[str, Any]] = []
+
+    def add(self, rows: list[dict[str, Any]]) -> None:
+        decimals = _DECIMAL_COLUMNS[self.name]
+        for row in rows:
+            for column in decimals:
+                if row.get(column) is not None:
+                    row[column] = Decimal(row[column])
+            self._rows.append(row)
+        if len(self._rows) >= EXPORT_BATCH_ROWS:
+            self._flush()
+
+    def _flush(self) -> None:
+        if self._rows:
+            self._writer.write_table(pa.Table.from_pylist(self._rows, schema=SCHEMAS[self.name]))
+            self._rows = []
+
+    def commit(self) -> None:
+        self._flush()
+        self._writer.close()
+        with open(self.tmp, "rb") as handle:
+            os.fsync(handle.fileno())
+        os.replace(self.tmp, self.path)
+
+    def abort(self) -> None:
+        try:
+            self._writer.close()
+        finally:
+            Path(self.tmp).unlink(missing_ok=True)
+
+
+OUTPUT_FILES = {"record": "records.jsonl", "duplicate": "duplicates.jsonl", "error": "errors.jsonl"}
+
+
+def export_outputs(out_dir: Path, current: Callable[[str], Iterator[tuple[str, str]]]) -> None:
+    """Regenerate the JSON Lines files and Parquet tables from the state's current items.
+
+    Args:
+        out_dir: The output folder.
+        current: ``current(kind)`` yields ``(payload, rows)`` JSON of the current items of a kind
+            (``record``, ``duplicate``, ``error``) in commit order (:meth:`StateStore.iter_current`).
+    """
+    tables = {name: _TableWriter(out_dir / "parquet" / f"{name}.parquet", name) for name in TABLES}
+    try:
+        for kind, filename in OUTPUT_FILES.items():
+            with atomic_file(out_dir / filename) as handle:
+                for payload, rows in current(kind):
+                    handle.write(payload + "\n")
+                    for name, table_rows_ in json.loads(rows).items():
+                        tables[name].add(table_rows_)
+        for writer in tables.values():
+            writer.commit()
+    except BaseException:
+        for writer in tables.values():
+            if Path(writer.tmp).exists():
+                writer.abort()
+        raise
+
+
+def write_summary(path: Path, summary: dict[str, Any]) -> None:
+    """Write the run summary as JSON, atomically."""
+    with atomic_file(path) as handle:
+        json.dump(summary, handle, indent=1, sort_keys=False)

@@ -1,0 +1,148 @@
+"""Pipeline benchmark: full chipwire vs bare ``nlp.pipe``, 1 vs 2 workers, Dask overhead, peak memory.
+
+Not a test. Reads ``../shared/data/articles.jsonl`` (234 real articles in 7 languages) and
+multiplies it to the sizes asked for; every copy gets a sentence with its index appended, so no
+copy is an exact duplicate (near-duplicate clustering still runs on all of them, as it would on
+syndicated news). Usage, from the repository root:
+
+    .venv/bin/python bench/bench_pipeline.py --throughput 1000 --memory 1000 10000
+
+Prints one JSON object with every figure; docs/BENCHMARKS.md "## Pipeline" quotes a run of it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+
+from distributed import Client, LocalCluster
+
+from pipeline.config import Settings, load_settings
+from pipeline.engines import DaskEngine, InProcessEngine, ProcessPoolEngine
+from pipeline.run import Tools, analyse_batch, run_batch
+
+SHARED = REPO.parent / "shared" / "data" / "articles.jsonl"
+
+
+def make_batch(n: int, path: Path) -> int:
+    """Write ``n`` varied articles to ``path``; returns their number of words."""
+    rows = [json.loads(line) for line in SHARED.read_text(encoding="utf-8").splitlines()]
+    words = 0
+    with path.open("w", encoding="utf-8") as handle:
+        for i in range(n):
+            row = rows[i % len(rows)]
+            text = f"{row['text']}\n\nReference number {i} of this benchmark batch."
+            words += len(text.split()) + len((row.get("title") or "").split())
+            handle.write(json.dumps({"id": f"{row['id']}#{i}", "title": row.get("title"), "text": text,
+                                     "published": row.get("published"), "url": None}, ensure_ascii=False) + "\n")
+    return words
+
+
+def timed_run(batch: Path, settings: Settings, tools: Tools, engine: Any) -> tuple[float, dict[str, Any]]:
+    """Wall seconds of one run into a fresh folder, and its summary."""
+    with tempfile.TemporaryDirectory() as out:
+        t0 = time.perf_counter()
+        summary = run_batch([batch], Path(out), settings, tools=tools, engine=engine)
+        return time.perf_counter() - t0, summary.to_dict()
+
+
+def bare_pipe(batch: Path, tools: Tools, languages: dict[str, list[str]]) -> float:
+    """Seconds of bare ``nlp.pipe`` over the same texts, same models, grouped by language."""
+    t0 = time.perf_counter()
+    for lang, texts in languages.items():
+        nlp = tools.models.get(lang)
+        for _ in nlp.pipe(texts, batch_size=tools.settings.batch_size):
+            pass
+    return time.perf_counter() - t0
+
+
+def throughput(n: int, workdir: Path) -> dict[str, Any]:
+    """Full vs bare, 1 vs 2 workers, Dask with 2 workers; warm models everywhere."""
+    batch = workdir / f"batch-{n}.jsonl"
+    words = make_batch(n, batch)
+    settings = load_settings()
+    tools = Tools.load(settings)
+    # Warm-up: load every language's pipeline and the extractors' data once, untimed.
+    with tempfile.TemporaryDirectory() as out:
+        run_batch([REPO / "corpus" / "sample"], Path(out), settings, tools=tools)
+        warm = run_batch([batch], Path(out) / "warm", settings, tools=tools)
+        records = [json.loads(x) for x in (Path(out) / "warm" / "records.jsonl").read_text().splitlines()]
+    languages: dict[str, list[str]] = defaultdict(list)
+    for rec in records:
+        languages[rec["language"]].append(rec["text"])
+    for lang in languages:
+        tools.models.get(lang)
+    bare = bare_pipe(batch, tools, languages)
+    full, summary = timed_run(batch, settings, tools, InProcessEngine(tools, analyse_batch))
+    two = load_settings(run={"workers": 2})
+    t0 = time.perf_counter()
+    with ProcessPoolEngine(two, 2, analyse_batch, Tools.load) as pool:
+        # Workers load their models on their first chunk; a tiny run warms them, untimed.
+        with tempfile.TemporaryDirectory() as out:
+            run_batch([REPO / "corpus" / "sample"], Path(out), two, tools=tools, engine=pool)
+        startup_local = time.perf_counter() - t0
+        workers2, _ = timed_run(batch, two, tools, pool)
+    dask_settings = load_settings(run={"engine": "dask", "workers": 2})
+    t0 = time.perf_counter()
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
+            Client(cluster) as client, DaskEngine(dask_settings, analyse_batch, Tools.load, client=client) as dask:
+        with tempfile.TemporaryDirectory() as out:
+            run_batch([REPO / "corpus" / "sample"], Path(out), dask_settings, tools=tools, engine=dask)
+        startup_dask = time.perf_counter() - t0
+        dask_s, _ = timed_run(batch, dask_settings, tools, dask)
+    return {
+        "articles": n, "words": words, "records": warm.records, "near_duplicates": summary["near_duplicates"],
+        "bare_nlp_pipe_words_per_s": round(words / bare), "full_words_per_s": round(words / full),
+        "full_vs_bare": round(bare / full, 3),
+        "workers1_s": round(full, 2), "workers2_s": round(workers2, 2), "speedup_2_workers": round(full / workers2, 3),
+        "dask2_s": round(dask_s, 2), "dask_vs_workers2": round(dask_s / workers2, 3),
+        "startup_workers2_s": round(startup_local, 1), "startup_dask2_s": round(startup_dask, 1),
+        "seconds_by_stage_1_worker": summary["seconds_by_stage"],
+    }
+
+
+def peak_memory(n: int, workdir: Path) -> dict[str, Any]:
+    """Peak RSS of a ``chipwire run`` process (one worker) over ``n`` articles, from ``wait4``."""
+    batch = workdir / f"mem-{n}.jsonl"
+    make_batch(n, batch)
+    out = workdir / f"mem-out-{n}"
+    cmd = [sys.executable, "-c", "import sys; from pipeline.cli import main; sys.exit(main())",
+           "run", str(batch), "--out", str(out), "--quiet"]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=REPO)
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.perf_counter() - t0
+    return {"articles": n, "exit": proc.returncode, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+            "seconds": round(seconds, 1), "articles_per_s": round(n / seconds, 1)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--throughput", type=int, nargs="*", default=[1000], help="batch sizes to time")
+    parser.add_argument("--memory", type=int, nargs="*", default=[1000, 10000], help="batch sizes for peak RSS")
+    args = parser.parse_args()
+    result: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        result["throughput"] = [throughput(n, work) for n in args.throughput]
+        result["memory"] = [peak_memory(n, work) for n in args.memory]
+    if len(result["memory"]) >= 2:
+        first, last = result["memory"][0], result["memory"][-1]
+        result["memory_growth"] = round(last["peak_rss_mb"] / first["peak_rss_mb"] - 1, 3)
+    print(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
