@@ -23,6 +23,7 @@ import re
 import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +174,9 @@ class KBEntry:
         return self.kind == "org"
 
 
+# Names repeat across sentences and articles and every candidate span is looked up (about 500
+# calls per article on the development set): the pure normalisation is cached.
+@lru_cache(maxsize=1 << 16)
 def normalize_alias(text: str, *, fold: bool = True) -> str:
     """Normalise a name for lookup.
 
