@@ -1,11 +1,13 @@
 # Copied verbatim from the project's shared evaluation kit (shared/eval/score.py), the scorer chipwire is
-# judged by, so that `make eval` measures with the same metric without ../shared. Keep it in sync.
+# judged by, so that `make eval` measures with the same metric from the repository alone. Keep it in
+# sync; the only edit is the usage example below, which now names this copy.
 #!/usr/bin/env python3
 """Score the project's records against hand-made gold annotations.
 
 Usage: score.py GOLD_DIR CLI [--work DIR] [--json OUT] [--only LANG] [--details]
 
-Example, from the project root: python3 ../shared/eval/score.py ../shared/devgold .venv/bin/chipwire --details
+Example (the project's copy is driven by tests/eval/evaluate.py; run standalone it reads gold files
+whose text_from paths resolve relative to its parent folder): python3 score.py GOLD_DIR .venv/bin/chipwire --details
 
 Builds one JSON Lines input (id, title, published, text) from the gold files,
 runs `CLI run INPUT --out OUTDIR`, reads OUTDIR/records.jsonl and prints
