@@ -9,6 +9,7 @@ their surface form as name) — and scores both with the project's scorer
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import tempfile
 from collections import defaultdict
@@ -18,7 +19,7 @@ from typing import Any
 
 from pipeline.config import EntitySettings, Settings, load_settings
 from pipeline.run import run_batch
-from tests.eval.score import new_tally, prf, score_article
+from tests.eval.score import new_tally, norm, prf, score_article
 
 HERE = Path(__file__).parent
 
@@ -58,6 +59,31 @@ def score(golds: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> di
     return tally
 
 
+# Confidence bins of the reliability table.
+BINS = (0.0, 0.5, 0.7, 0.8, 0.9, 1.01)
+
+
+def reliability(golds: list[dict[str, Any]], records: dict[str, dict[str, Any]]) -> list[tuple[str, int, float, float]]:
+    """Option records binned by confidence: (bin, count, mean confidence, share correct).
+
+    A record is correct when its (actor, option) is a gold pair of its article (optional pairs and
+    alternative actors included), the scorer's matching key. Well calibrated means the share
+    correct is close to the mean confidence in every bin.
+    """
+    scored: list[tuple[float, bool]] = []
+    for g in golds:
+        truth = {(norm(a), o["option"]) for o in g["options"] for a in [o["actor"], *o.get("alt_actors", [])]}
+        for rec in records.get(g["id"], {}).get("options", []):
+            scored.append((float(rec.get("confidence") or 0.0), (norm(rec.get("actor")), rec.get("option")) in truth))
+    rows = []
+    for lo, hi in itertools.pairwise(BINS):
+        inside = [(c, ok) for c, ok in scored if lo <= c < hi]
+        if inside:
+            rows.append((f"[{lo:.1f}, {min(hi, 1.0):.1f}{']' if hi > 1 else ')'}", len(inside),
+                         sum(c for c, _ in inside) / len(inside), sum(ok for _, ok in inside) / len(inside)))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--only", help="one language")
@@ -67,11 +93,12 @@ def main() -> None:
     chipwire = load_settings()
     stock = replace(chipwire, entities=EntitySettings(linking=False, rules=False), extractors=("entities.v1",))
     with tempfile.TemporaryDirectory() as tmp:
-        results = {}
+        runs = {}
         for name, settings in (("chipwire", chipwire), ("stock spaCy", stock)):
             work = Path(tmp) / name.replace(" ", "_")
             work.mkdir()
-            results[name] = score(golds, run_system(golds, settings, work))
+            runs[name] = run_system(golds, settings, work)
+        results = {name: score(golds, records) for name, records in runs.items()}
     counts: dict[str, int] = defaultdict(int)
     for g in golds:
         counts[g["lang"]] += 1
@@ -95,6 +122,10 @@ def main() -> None:
 
         print(f"{scope:<5} {m[0]:>6.2f} {m[1]:>5.2f} {m[2]:>5.2f} {ratio(t['money_attrs']):>6}"
               f" {o[0]:>6.2f} {o[1]:>5.2f} {o[2]:>5.2f} {ratio(t['status']):>7} {ratio(t['counterparty']):>6}")
+    print("\nOption confidence reliability (chipwire records vs gold (actor, option) pairs)")
+    print(f"{'confidence':<12} {'records':>8} {'mean conf':>10} {'correct':>8}")
+    for label, n, mean, share in reliability(golds, runs["chipwire"]):
+        print(f"{label:<12} {n:>8} {mean:>10.2f} {share:>8.2f}")
     if args.details:
         for detail in results["chipwire"]["details"]:
             if detail["missed"] or detail["spurious"]:
