@@ -76,6 +76,22 @@ class Tools:
     detector: LanguageDetector
     models: ModelPool
     extractors: tuple[Extractor, ...]
+    # Provenance is the same for every article of a language: built once, not per record
+    # (it hashes the settings and reads package metadata from disk).
+    _provenance: dict[str, Provenance] = field(default_factory=dict, repr=False)
+
+    def provenance(self, lang: str) -> Provenance:
+        """The provenance of records in ``lang``, built on first use."""
+        if lang not in self._provenance:
+            self._provenance[lang] = Provenance(
+                pipeline_version=__version__,
+                config_hash=self.settings.config_hash(),
+                models={"nlp": self.models.describe(lang), "spacy": spacy.__version__,
+                        "langdetect": version("langdetect"),
+                        **{k: v for e in self.extractors if e.models for k, v in e.models().items()}},
+                extractors=tuple(e.name for e in self.extractors),
+            )
+        return self._provenance[lang]
 
     @classmethod
     def load(cls, settings: Settings) -> Tools:
@@ -249,19 +265,8 @@ def _extract(article: Article, guess: LangGuess, doc: Doc, tools: Tools, seconds
         money=found.get("money", ()),
         quantities=found.get("quantities", ()),
         options=found.get("options", ()),
-        provenance=_provenance(guess.code, tools),
+        provenance=tools.provenance(guess.code),
         extra=article.extra,
-    )
-
-
-def _provenance(lang: str, tools: Tools) -> Provenance:
-    return Provenance(
-        pipeline_version=__version__,
-        config_hash=tools.settings.config_hash(),
-        models={"nlp": tools.models.describe(lang), "spacy": spacy.__version__,
-                "langdetect": version("langdetect"),
-                **{k: v for e in tools.extractors if e.models for k, v in e.models().items()}},
-        extractors=tuple(e.name for e in tools.extractors),
     )
 
 
