@@ -35,6 +35,7 @@ from typing import Any
 from spacy.attrs import IDX, SENT_START, SPACY
 from spacy.tokens import Doc
 
+from extractors.base import doc_text
 from extractors.langdata import LangDataError, available_languages, load_section
 from extractors.numbers import (
     NUMBER_PATTERN,
@@ -653,6 +654,15 @@ def _find_spans(text: str, lex: _Lexicon) -> list[_Span]:
     return _deferred(_inherit(text, atoms, spans, lex))
 
 
+def _doc_spans(doc: Doc, lang: str, lex: _Lexicon) -> list[_Span]:
+    """:func:`_find_spans` over ``doc``, kept with the ``Doc``: money and quantities both need them."""
+    key = f"chipwire.money_spans.{lang}"
+    spans = doc.user_data.get(key)
+    if spans is None:
+        spans = doc.user_data[key] = _find_spans(doc_text(doc), lex)
+    return list(spans)
+
+
 def _deferred(spans: list[_Span]) -> list[_Span]:
     """Resolve shared unit names ("元") to the last explicitly named currency when it is one of theirs."""
     out: list[_Span] = []
@@ -678,7 +688,7 @@ def _sentence_bounds(doc: Doc) -> tuple[list[int], list[int]]:
     # A sentence ends where its last token ends: the next sentence's start minus the last
     # token's trailing space (spaCy's Span.end_char).
     ends = [table[i][0] - table[i - 1][2] for i in first_tokens[1:]]
-    ends.append(len(doc.text) - table[-1][2])
+    ends.append(len(doc_text(doc)) - table[-1][2])
     return starts, ends
 
 
@@ -787,8 +797,8 @@ def extract_money(doc: Doc, *, lang: str) -> tuple[Money, ...]:
         LangDataError: when the language data file is malformed.
     """
     lex = _lexicon(lang)
-    text = doc.text
-    spans = _find_spans(text, lex)
+    text = doc_text(doc)
+    spans = _doc_spans(doc, lang, lex)
     if not spans:
         return ()
     bounds = _sentence_bounds(doc)
@@ -837,8 +847,8 @@ def extract_quantities(doc: Doc, *, lang: str) -> tuple[Quantity, ...]:
         The quantities in text order, with offsets into ``doc.text``.
     """
     lex = _lexicon(lang)
-    text = doc.text
-    money = _find_spans(text, lex)
+    text = doc_text(doc)
+    money = _doc_spans(doc, lang, lex)
     money_starts = [m.start for m in money]
     found: list[Quantity] = []
 

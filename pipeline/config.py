@@ -30,13 +30,18 @@ class LanguageSettings:
     Attributes:
         min_letters: Fewer letters than this and the language is ``und`` (too short to tell).
         min_probability: Below this top probability the language is ``und`` (undecidable).
-        max_chars: Only the first ``max_chars`` characters are shown to the detector; long
-            articles gain nothing from more and detection cost grows with length.
+        sample_chars: The detector first sees only this many leading characters; its cost
+            grows with the length of what it sees, and a lead paragraph is plenty for news.
+        confident: When the first guess is at least this probable, it stands; otherwise the
+            detector looks again at up to ``max_chars`` characters (mixed or unusual openings).
+        max_chars: The most characters the detector is ever shown.
         seed: Seed for langdetect's sampling, which makes detection deterministic.
     """
 
     min_letters: int = 20
     min_probability: float = 0.50
+    sample_chars: int = 1000
+    confident: float = 0.95
     max_chars: int = 6000
     seed: int = 0
 
@@ -115,6 +120,7 @@ class FetchSettings:
         max_seconds: Wall-clock limit of one whole response, so a server that trickles bytes
             (each read within ``timeout``) cannot hold a run forever.
         follow_links: Fetch each feed item's link and extract the full page with trafilatura.
+        concurrency: Linked pages fetched at the same time (per chunk of items).
         user_agent: The User-Agent header sent.
     """
 
@@ -123,6 +129,7 @@ class FetchSettings:
     max_redirects: int = 5
     max_seconds: float = 60.0
     follow_links: bool = False
+    concurrency: int = 8
     user_agent: str = "chipwire/0.1 (+https://github.com/chipwire)"
 
 
@@ -137,6 +144,9 @@ class RunSettings:
         scheduler: Address of a running Dask scheduler (``tcp://host:8786``), or empty.
         chunk_size: Items committed to the state database together; smaller commits lose less
             work on a crash, larger ones give spaCy bigger batches.
+        task_size: Articles per task of a parallel engine: each chunk is cut into tasks this
+            size, so the workers share a chunk evenly instead of one worker taking all of it
+            while the others wait.
         memory_zone: Parse inside ``nlp.memory_zone()`` so the vocabulary does not grow over a
             long run.
     """
@@ -145,6 +155,7 @@ class RunSettings:
     workers: int = 1
     scheduler: str = ""
     chunk_size: int = 64
+    task_size: int = 8
     memory_zone: bool = True
 
 
@@ -245,20 +256,25 @@ def _validated(settings: Settings) -> Settings:
         raise ConfigError(f"unknown extractor(s) {unknown}; known: {sorted(EXTRACTORS)}")
     if settings.batch_size < 1:
         raise ConfigError("setting 'batch_size' must be >= 1")
-    if not 0.0 <= settings.language.min_probability <= 1.0:
-        raise ConfigError("setting 'language.min_probability' must be within [0, 1]")
+    language = settings.language
+    if not (0.0 <= language.min_probability <= 1.0 and 0.0 <= language.confident <= 1.0):
+        raise ConfigError("settings 'language.min_probability' and 'language.confident' must be within [0, 1]")
+    if not 1 <= language.sample_chars <= language.max_chars:
+        raise ConfigError("settings 'language.sample_chars' and 'language.max_chars' need "
+                          "1 <= sample_chars <= max_chars")
     if not 0.0 < settings.dedup.threshold <= 1.0:
         raise ConfigError("setting 'dedup.threshold' must be within (0, 1]")
     if settings.dedup.shingle_words < 1 or settings.dedup.num_perm < 16:
         raise ConfigError("settings 'dedup.shingle_words' must be >= 1 and 'dedup.num_perm' >= 16")
     if settings.run.engine not in {"local", "dask"}:
         raise ConfigError(f"setting 'run.engine' must be 'local' or 'dask', got {settings.run.engine!r}")
-    if settings.run.workers < 1 or settings.run.chunk_size < 1:
-        raise ConfigError("settings 'run.workers' and 'run.chunk_size' must be >= 1")
+    if settings.run.workers < 1 or settings.run.chunk_size < 1 or settings.run.task_size < 1:
+        raise ConfigError("settings 'run.workers', 'run.chunk_size' and 'run.task_size' must be >= 1")
     if settings.run.scheduler and settings.run.engine != "dask":
         raise ConfigError("setting 'run.scheduler' needs 'run.engine = \"dask\"'")
     fetch = settings.fetch
-    if fetch.timeout <= 0 or fetch.max_seconds <= 0 or fetch.max_bytes < 1 or fetch.max_redirects < 0:
-        raise ConfigError("settings 'fetch.timeout', 'fetch.max_seconds' and 'fetch.max_bytes' must be > 0, "
-                          "'fetch.max_redirects' >= 0")
+    if (fetch.timeout <= 0 or fetch.max_seconds <= 0 or fetch.max_bytes < 1 or fetch.max_redirects < 0
+            or fetch.concurrency < 1):
+        raise ConfigError("settings 'fetch.timeout', 'fetch.max_seconds', 'fetch.max_bytes' and "
+                          "'fetch.concurrency' must be > 0, 'fetch.max_redirects' >= 0")
     return settings

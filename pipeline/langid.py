@@ -8,6 +8,7 @@ answer, and two runs of a batch give the same records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import regex
 from langdetect.detector_factory import PROFILES_DIRECTORY, DetectorFactory
@@ -38,19 +39,38 @@ class LanguageDetector:
         return cls(settings=settings, _factory=factory)
 
     def detect(self, text: str) -> LangGuess:
-        """Return the language of ``text`` as ISO 639-1 with its probability, or ``und`` with a reason."""
+        """Return the language of ``text`` as ISO 639-1 with its probability, or ``und`` with a reason.
+
+        The lead (``sample_chars``) decides when the detector is confident about it; a doubtful
+        lead is decided on up to ``max_chars`` characters instead.
+        """
         sample = text[: self.settings.max_chars]
         letters = len(_LETTER.findall(sample))
         if letters == 0:
             return LangGuess(UNDETERMINED, 0.0, "no letters in text")
         if letters < self.settings.min_letters:
             return LangGuess(UNDETERMINED, 0.0, f"too short: {letters} letters < {self.settings.min_letters}")
+        lead = text[: self.settings.sample_chars]
+        if len(lead) < len(sample):
+            first = self._ranked(lead)
+            if isinstance(first, list) and first and first[0].prob >= self.settings.confident:
+                return self._guess(first)
+        ranked = self._ranked(sample)
+        if isinstance(ranked, str):
+            return LangGuess(UNDETERMINED, 0.0, ranked)
+        return self._guess(ranked)
+
+    def _ranked(self, sample: str) -> list[Any] | str:
+        """langdetect's ranked candidates for ``sample``, or the reason it has none."""
         try:
             detector = self._factory.create()
             detector.append(sample)
-            ranked = detector.get_probabilities()
+            ranked: list[Any] = detector.get_probabilities()
         except LangDetectException as exc:
-            return LangGuess(UNDETERMINED, 0.0, f"undecidable: {exc}")
+            return f"undecidable: {exc}"
+        return ranked
+
+    def _guess(self, ranked: list[Any]) -> LangGuess:
         if not ranked:
             return LangGuess(UNDETERMINED, 0.0, "undecidable: no candidate language")
         best = ranked[0]
