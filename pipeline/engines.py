@@ -18,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, Protocol, Self, TypeVar
@@ -32,8 +32,9 @@ if TYPE_CHECKING:
     from distributed import Client, LocalCluster
 
 T = TypeVar("T")
-# Chunks in flight per worker: enough to hide the coordinator's planning and commits.
-IN_FLIGHT_PER_WORKER = 2
+# Tasks kept queued per worker beyond the chunk being waited for: enough to hide the
+# coordinator's planning and commits.
+IN_FLIGHT_PER_WORKER = 4
 
 
 @dataclass(frozen=True)
@@ -80,19 +81,47 @@ class InProcessEngine:
         return None
 
 
-def _ordered(submit: Callable[[list[Article]], Future[AnalysedBatch] | Any],
-             chunks: Iterable[tuple[T, list[Article]]], window: int,
-             result: Callable[[Any], AnalysedBatch]) -> Iterator[tuple[T, AnalysedBatch]]:
-    """Keep up to ``window`` chunks submitted and yield their results in submission order."""
-    pending: deque[tuple[T, Any]] = deque()
+def _tasks(articles: list[Article], size: int) -> list[list[Article]]:
+    """Cut one chunk into tasks of at most ``size`` articles (a chunk of 0 articles has 0 tasks)."""
+    return [articles[i:i + size] for i in range(0, len(articles), size)]
+
+
+def _merged(batches: list[AnalysedBatch]) -> AnalysedBatch:
+    """One chunk's answer from its tasks' answers, in task order."""
+    seconds: dict[str, float] = {}
+    for batch in batches:
+        for stage, secs in batch.seconds.items():
+            seconds[stage] = seconds.get(stage, 0.0) + secs
+    return AnalysedBatch([r for batch in batches for r in batch.results], seconds)
+
+
+def _ordered(submit: Callable[[list[Article]], Any], chunks: Iterable[tuple[T, list[Article]]],
+             task_size: int, window: int, result: Callable[[Any], AnalysedBatch]
+             ) -> Iterator[tuple[T, AnalysedBatch]]:
+    """Submit each chunk as tasks of ``task_size`` articles and yield the chunks' answers in order.
+
+    Chunks are the coordinator's commit units; tasks are what the workers share. Cutting a chunk
+    into tasks keeps every worker busy until the end of a batch (whole chunks would leave a worker
+    idle while another finishes the last one). At least ``window`` tasks stay submitted while the
+    coordinator waits for the oldest chunk, so the workers never wait for the coordinator.
+    """
+    pending: deque[tuple[T, list[Any]]] = deque()
+    in_flight = 0
+
+    def oldest() -> tuple[T, AnalysedBatch]:
+        nonlocal in_flight
+        tag, futures = pending.popleft()
+        in_flight -= len(futures)
+        return tag, _merged([result(f) for f in futures])
+
     for tag, articles in chunks:
-        pending.append((tag, submit(articles) if articles else None))
-        while len(pending) >= window:
-            done_tag, future = pending.popleft()
-            yield done_tag, result(future) if future is not None else AnalysedBatch([], {})
+        futures = [submit(task) for task in _tasks(articles, task_size)]
+        pending.append((tag, futures))
+        in_flight += len(futures)
+        while pending and in_flight - len(pending[0][1]) >= window:
+            yield oldest()
     while pending:
-        done_tag, future = pending.popleft()
-        yield done_tag, result(future) if future is not None else AnalysedBatch([], {})
+        yield oldest()
 
 
 # --- local worker processes -------------------------------------------------------------------
@@ -121,14 +150,14 @@ class ProcessPoolEngine:
     """
 
     def __init__(self, settings: Settings, workers: int, work: Work, load: Loader) -> None:
-        self.workers, self.work = workers, work
+        self.workers, self.work, self.task_size = workers, work, settings.run.task_size
         self._pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_init_worker, initargs=(settings, load))
 
     def map(self, chunks: Iterable[tuple[T, list[Article]]]) -> Iterator[tuple[T, AnalysedBatch]]:
-        """Analyse chunks in the pool, ``IN_FLIGHT_PER_WORKER`` per worker at a time."""
+        """Analyse chunks in the pool, cut into tasks that the worker processes share."""
         return _ordered(lambda articles: self._pool.submit(_work_in_worker, self.work, articles), chunks,
-                        self.workers * IN_FLIGHT_PER_WORKER + 1, lambda f: f.result())
+                        self.task_size, self.workers * IN_FLIGHT_PER_WORKER, lambda f: f.result())
 
     def __enter__(self) -> Self:
         return self
@@ -183,7 +212,7 @@ class DaskEngine:
     def __init__(self, settings: Settings, work: Work, load: Loader, client: Client | None = None) -> None:
         from distributed import Client, LocalCluster
 
-        self.work = work
+        self.work, self.task_size = work, settings.run.task_size
         self._own_cluster: LocalCluster | None = None
         self._own_client = client is None
         if client is None:
@@ -200,11 +229,11 @@ class DaskEngine:
         self.workers = max(1, len(client.scheduler_info().get("workers", {})))
 
     def map(self, chunks: Iterable[tuple[T, list[Article]]]) -> Iterator[tuple[T, AnalysedBatch]]:
-        """Submit chunks to the cluster, a few per worker at a time, and yield them in order."""
+        """Submit chunks to the cluster as tasks, a few per worker at a time, and yield them in order."""
         def submit(articles: list[Article]) -> Any:
             return self.client.submit(_work_on_dask, self.plugin.name, self.work, articles, pure=False)
 
-        return _ordered(submit, chunks, self.workers * IN_FLIGHT_PER_WORKER + 1, lambda f: f.result())
+        return _ordered(submit, chunks, self.task_size, self.workers * IN_FLIGHT_PER_WORKER, lambda f: f.result())
 
     def __enter__(self) -> Self:
         return self

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from pathlib import Path
 from types import TracebackType
@@ -189,6 +190,22 @@ class Fetcher:
         if fetched.validators and (fetched.validators.etag or fetched.validators.last_modified):
             self.validators[url] = fetched.validators
         yield from read_data(url, fetched.data, limits, url=url)
+
+    def follow_all(self, raws: list[RawArticle], min_letters: int = 50) -> list[RawArticle]:
+        """:meth:`follow` every feed item with a link, ``settings.concurrency`` at a time; in order.
+
+        Items that are not from a feed or have no link come back as they are. Pages are fetched
+        in threads (httpx's client is thread-safe), so a slow site delays its own items only.
+        """
+        todo = [i for i, raw in enumerate(raws) if raw.fmt == "feed" and raw.source.url]
+        if not todo:
+            return raws
+        out = list(raws)
+        workers = min(self.settings.concurrency, len(todo))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="chipwire-follow") as pool:
+            for i, followed in zip(todo, pool.map(lambda i: self.follow(raws[i], min_letters), todo), strict=True):
+                out[i] = followed
+        return out
 
     def follow(self, raw: RawArticle, min_letters: int = 50) -> RawArticle:
         """The feed item with its body replaced by the main text of the page it links to.

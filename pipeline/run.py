@@ -104,6 +104,18 @@ class Tools:
             extractors=tuple(EXTRACTORS[name] for name in settings.extractors),
         )
 
+    @classmethod
+    def load_for_worker(cls, settings: Settings) -> Tools:
+        """Tools for an engine's worker, with the statistical pipelines loaded up front.
+
+        A worker that joins loads its heavy models before it takes work, not in the middle of a
+        batch while the other workers wait for its chunk.
+        """
+        tools = cls.load(settings)
+        for lang in settings.models:
+            tools.models.get(lang)
+        return tools
+
 
 @dataclass
 class RunSummary:
@@ -311,29 +323,49 @@ class Planner:
         self._seen_content = self.state.content_index()
         self._state_ids = self.state.article_ids()
 
-    def plan(self, item: RawArticle | ErrorEntry) -> Slot:
-        """The slot of one ingested item."""
-        key = item_key(item.source)
-        digest = input_hash(item)
-        if key in self._run_keys:
-            # Same key twice in one run with another content (a JSONL file reusing an id): both stay.
-            key = f"{key}#{digest[:8]}"
-        self._run_keys.add(key)
-        stored = self.state.current(key)
-        if stored and stored.input_hash == digest and stored.process_key == self.state.process_key:
-            if stored.article_id:
-                self._run_ids.add(stored.article_id)
-            return Slot(key, digest, "unchanged", stored=stored)
-        status: Status = "updated" if stored else "new"
-        if isinstance(item, ErrorEntry):
-            return Slot(key, digest, status, outcome=item)
-        if self.fetcher is not None and item.fmt == "feed" and item.source.url:
+    def plan(self, items: list[RawArticle | ErrorEntry]) -> list[Slot]:
+        """The slots of a chunk of ingested items, in order.
+
+        Items are looked up in the state one by one (in input order, as ids are handed out), then
+        the links of those still to process are followed together, and each is prepared.
+        """
+        slots: list[Slot | tuple[str, str, Status, StoredItem | None, RawArticle]] = []
+        for item in items:
+            key = item_key(item.source)
+            digest = input_hash(item)
+            if key in self._run_keys:
+                # Same key twice in one run with another content (a JSONL file reusing an id): both stay.
+                key = f"{key}#{digest[:8]}"
+            self._run_keys.add(key)
+            stored = self.state.current(key)
+            if stored and stored.input_hash == digest and stored.process_key == self.state.process_key:
+                if stored.article_id:
+                    self._run_ids.add(stored.article_id)
+                slots.append(Slot(key, digest, "unchanged", stored=stored))
+                continue
+            status: Status = "updated" if stored else "new"
+            if isinstance(item, ErrorEntry):
+                slots.append(Slot(key, digest, status, outcome=item))
+            else:
+                slots.append((key, digest, status, stored, item))
+        pending = [p for p in slots if not isinstance(p, Slot)]
+        raws = [raw for *_, raw in pending]
+        if self.fetcher is not None:
             with _Timer(self.seconds, "fetch"):
-                item = self.fetcher.follow(item, self.tools.settings.limits.min_html_letters)
-        prepared = self._prepare(item, stored)
-        if isinstance(prepared, Article):
-            return Slot(key, digest, status, article=prepared)
-        return Slot(key, digest, status, outcome=prepared)
+                raws = self.fetcher.follow_all(raws, self.tools.settings.limits.min_html_letters)
+        followed = iter(raws)
+        out: list[Slot] = []
+        for entry in slots:
+            if isinstance(entry, Slot):
+                out.append(entry)
+                continue
+            key, digest, status, stored, _ = entry
+            prepared = self._prepare(next(followed), stored)
+            if isinstance(prepared, Article):
+                out.append(Slot(key, digest, status, article=prepared))
+            else:
+                out.append(Slot(key, digest, status, outcome=prepared))
+        return out
 
     def _prepare(self, raw: RawArticle, stored: StoredItem | None) -> Article | Duplicate | ErrorEntry:
         """Normalise, size-check and deduplicate one article exactly."""
@@ -473,9 +505,10 @@ def run_batch(
     with _Timer(summary.seconds, "load"):
         tools = tools or Tools.load(settings)
     process_key = f"{__version__}:{settings.config_hash()}"
+    # The engine starts only once the output folder is locked (a refused run starts no workers).
     with StateStore.open(out_dir, process_key) as state, \
-            (nullcontext(engine) if engine is not None else make_engine(settings, tools, analyse_batch, Tools.load)
-             ) as active, \
+            (nullcontext(engine) if engine is not None
+             else make_engine(settings, tools, analyse_batch, Tools.load_for_worker)) as active, \
             Fetcher(settings.fetch, state) as fetcher:
         state.begin_run()
         stories = StoryIndex(settings.dedup)
@@ -493,7 +526,7 @@ def run_batch(
         def plans() -> Iterator[tuple[list[Slot], list[Article]]]:
             while True:
                 with _Timer(summary.seconds, "plan"):
-                    chunk = [planner.plan(item) for item in itertools.islice(items, settings.run.chunk_size)]
+                    chunk = planner.plan(list(itertools.islice(items, settings.run.chunk_size)))
                 if not chunk:
                     return
                 yield chunk, [s.article for s in chunk if s.article is not None]

@@ -54,7 +54,8 @@ CREATE UNIQUE INDEX IF NOT EXISTS items_identity ON items (item_key, input_hash,
 CREATE INDEX IF NOT EXISTS items_current ON items (item_key) WHERE current = 1;
 CREATE TABLE IF NOT EXISTS signatures (article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, minhash BLOB NOT NULL);
 CREATE TABLE IF NOT EXISTS http_cache (
-    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, fetched_at REAL NOT NULL
+    url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, fetched_at REAL NOT NULL,
+    process_key TEXT                         -- the pipeline that processed the feed's items
 );
 CREATE TABLE IF NOT EXISTS runs (
     run_id INTEGER PRIMARY KEY AUTOINCREMENT, started REAL NOT NULL, finished REAL, summary TEXT
@@ -138,6 +139,7 @@ class StateStore:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.executescript(_SCHEMA)
+            _add_missing_columns(conn)
             found = conn.execute("SELECT value FROM meta WHERE key = 'state_schema'").fetchone()
             if found is None:
                 conn.execute("INSERT INTO meta VALUES ('state_schema', ?)", (STATE_SCHEMA_VERSION,))
@@ -255,14 +257,29 @@ class StateStore:
     # --- HTTP validators ----------------------------------------------------------------------
 
     def validators(self, url: str) -> Validators | None:
-        """The ETag and Last-Modified stored for ``url``."""
-        row = self._conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ?", (url,)).fetchone()
+        """The ETag and Last-Modified stored for ``url`` by a run of this same pipeline.
+
+        Validators saved under another pipeline version or configuration are not used: a 304
+        would hide the feed's items from the new pipeline, and they must be processed again.
+        """
+        row = self._conn.execute("SELECT etag, last_modified FROM http_cache WHERE url = ? AND process_key = ?",
+                                 (url, self.process_key)).fetchone()
         return Validators(*row) if row else None
 
     def save_validators(self, found: dict[str, Validators]) -> None:
         """Store validators; called once every item of those URLs is committed (see module doc)."""
         now = time.time()
         self._conn.execute("BEGIN IMMEDIATE")
-        self._conn.executemany("INSERT OR REPLACE INTO http_cache VALUES (?, ?, ?, ?)",
-                               [(u, v.etag, v.last_modified, now) for u, v in found.items()])
+        self._conn.executemany(
+            "INSERT OR REPLACE INTO http_cache (url, etag, last_modified, fetched_at, process_key) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(u, v.etag, v.last_modified, now, self.process_key) for u, v in found.items()])
         self._conn.execute("COMMIT")
+
+
+def _add_missing_columns(conn: sqlite3.Connection) -> None:
+    """Bring a state database of an earlier chipwire up to the current columns (added, never removed)."""
+    columns = {row[1] for row in conn.execute("PRAGMA table_info(http_cache)")}
+    if "process_key" not in columns:
+        # Old validators get no process key, so each feed is fetched in full once more.
+        conn.execute("ALTER TABLE http_cache ADD COLUMN process_key TEXT")

@@ -54,6 +54,18 @@ class Handler(BaseHTTPRequestHandler):
                             f"<description>Kurzfassung {i} der Meldung über HTC und O2.</description></item>"
                             for i, target in enumerate(("page.html", "missing.html")))
             self._send(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode())
+        elif self.path.startswith("/many.rss"):
+            items = "".join(f"<item><title>Meldung {i}</title><link>http://127.0.0.1:{port}/slowpage/{i}</link>"
+                            f"<description>Kurzfassung {i}.</description></item>" for i in range(6))
+            self._send(200, f"<rss version='2.0'><channel><title>t</title>{items}</channel></rss>".encode())
+        elif self.path.startswith("/slowpage/"):
+            with self.server.lock:  # type: ignore[attr-defined]
+                self.server.active += 1  # type: ignore[attr-defined]
+                self.server.peak = max(self.server.peak, self.server.active)  # type: ignore[attr-defined]
+            time.sleep(0.3)
+            with self.server.lock:  # type: ignore[attr-defined]
+                self.server.active -= 1  # type: ignore[attr-defined]
+            self._send(200, PAGE, {"Content-Type": "text/html; charset=utf-8"})
         elif self.path == "/page.html":
             self._send(200, PAGE, {"Content-Type": "text/html; charset=utf-8"})
         elif self.path == "/slow.rss":
@@ -86,6 +98,7 @@ def server() -> Iterator[ThreadingHTTPServer]:
     httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     httpd.daemon_threads = True
     httpd.seen = []  # type: ignore[attr-defined]
+    httpd.lock, httpd.active, httpd.peak = threading.Lock(), 0, 0  # type: ignore[attr-defined]
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     yield httpd
@@ -136,6 +149,29 @@ def test_follow_links_takes_the_page_text(server: ThreadingHTTPServer, tmp_path:
     assert "Xda Nova" in followed["text"] and len(followed["text"]) > 500
     assert followed["extra"]["followed_url"] == _url(server, "/page.html")
     assert "Kurzfassung 1" in missing["text"] and "404" in missing["extra"]["follow_error"]
+
+
+def test_linked_pages_are_fetched_together(server: ThreadingHTTPServer, tmp_path: Path, tools: Tools) -> None:
+    settings = load_settings(fetch={"timeout": 2.0, "follow_links": True, "concurrency": 3})
+    summary = run_batch([_url(server, "/many.rss")], tmp_path, settings, tools=tools)
+    assert summary.records == 6
+    assert [r["extra"]["followed_url"] for r in _jsonl(tmp_path / "records.jsonl")] == [
+        _url(server, f"/slowpage/{i}") for i in range(6)]  # input order kept
+    assert server.peak == 3  # type: ignore[attr-defined]
+
+
+def test_new_pipeline_refetches_an_unmodified_feed(server: ThreadingHTTPServer, tmp_path: Path,
+                                                   tools: Tools) -> None:
+    # Validators belong to the pipeline that processed the feed: after an upgrade or a change of
+    # settings, a 304 would leave the old records in place, so the feed is fetched in full again.
+    out = tmp_path / "out"
+    run_batch([_url(server, "/heise.atom")], out, FAST, tools=tools)
+    changed = load_settings(fetch={"timeout": 0.5}, entities={"fuzzy_threshold": 95.0})
+    again = run_batch([_url(server, "/heise.atom")], out, changed, tools=tools)
+    assert server.seen[-1] == ("/heise.atom", None)  # type: ignore[attr-defined]
+    assert (again.updated, again.records) == (15, 15)
+    third = run_batch([_url(server, "/heise.atom")], out, changed, tools=tools)
+    assert third.inputs == 0 and server.seen[-1] == ("/heise.atom", '"v1"')  # type: ignore[attr-defined]
 
 
 def test_feed_lists(tmp_path: Path, server: ThreadingHTTPServer, settings: Settings) -> None:

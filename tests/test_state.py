@@ -14,7 +14,7 @@ from pipeline.config import Settings
 from pipeline.errors import ChipwireError
 from pipeline.progress import Progress, estimate_items
 from pipeline.run import RunSummary, Tools, run_batch
-from pipeline.state import STATE_FILE, StateStore
+from pipeline.state import STATE_FILE, StateStore, Validators
 
 ARTICLES = [
     {"id": "de-1", "title": "Chipfabrik in Dresden",
@@ -103,6 +103,22 @@ def test_not_a_state_database_is_a_usage_error(tmp_path: Path) -> None:
     (tmp_path / STATE_FILE).write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(ChipwireError, match="not a chipwire state database"):
         StateStore.open(tmp_path, "k")
+
+
+def test_state_of_an_earlier_chipwire_gains_the_validators_key(tmp_path: Path) -> None:
+    # A state file written before validators carried the pipeline's key: it opens, and its old
+    # validators are not used (each feed is fetched in full once more).
+    conn = sqlite3.connect(tmp_path / STATE_FILE)
+    conn.executescript("CREATE TABLE http_cache (url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, "
+                       "fetched_at REAL NOT NULL); INSERT INTO http_cache VALUES ('http://x/feed', '\"v1\"', NULL, 0);")
+    conn.commit()
+    conn.close()
+    with StateStore.open(tmp_path, "p1") as state:
+        assert state.validators("http://x/feed") is None
+        state.save_validators({"http://x/feed": Validators('"v2"', None)})
+        assert state.validators("http://x/feed") == Validators('"v2"', None)
+    with StateStore.open(tmp_path, "p2") as state:
+        assert state.validators("http://x/feed") is None
 
 
 def test_progress_is_silent_without_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
