@@ -5,7 +5,7 @@ BIN     = $(VENV)/bin
 STAMP   = $(VENV)/.installed-stamp
 OUT    ?= out
 
-.PHONY: setup run test lint clean golden eval train bench-money bench-pipeline
+.PHONY: setup run test lint clean golden eval train bench bench-money bench-pipeline
 
 setup: $(STAMP)
 
@@ -42,6 +42,8 @@ BENCH_STAMP = $(VENV)/.bench-stamp
 $(BENCH_STAMP): $(STAMP)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -c requirements.lock -e '.[dev,bench]'
 	touch $(BENCH_STAMP)
+
+bench: bench-money bench-pipeline
 
 bench-money: $(BENCH_STAMP)
 	$(BIN)/python bench/bench_money.py
