@@ -14,7 +14,7 @@ import os
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict
+from dataclasses import asdict, is_dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any
@@ -24,6 +24,15 @@ import pyarrow.parquet as pq
 
 from pipeline.records import Duplicate, ErrorEntry, Record
 
+
+def _flat(item: Any) -> dict[str, Any]:
+    """The fields of a flat record dataclass (entity, money, quantity, evidence, source) as a dict.
+
+    Same result as ``dataclasses.asdict`` for dataclasses whose fields are plain values, without
+    its recursive deep copy, which cost more than the rest of writing a record.
+    """
+    assert is_dataclass(item)
+    return dict(vars(item))
 
 def json_number(value: Decimal | None) -> int | float | None:
     """A Decimal as a JSON number: an int when integral (exact), else the shortest float that round-trips."""
@@ -37,27 +46,27 @@ def record_to_dict(record: Record) -> dict[str, Any]:
     return {
         "schema_version": record.schema_version,
         "article_id": record.article_id,
-        "source": asdict(record.source),
+        "source": _flat(record.source),
         "title": record.title,
         "published": record.published,
         "language": record.language,
         "language_probability": record.language_probability,
         **({"language_reason": record.language_reason} if record.language_reason else {}),
         "text": record.text,
-        "entities": [asdict(e) for e in record.entities],
-        "entity_summary": [asdict(s) for s in record.entity_summary],
+        "entities": [_flat(e) for e in record.entities],
+        "entity_summary": [_flat(s) for s in record.entity_summary],
         "money": [
-            {**asdict(m), "value": json_number(m.value), "lower": json_number(m.lower), "upper": json_number(m.upper)}
+            {**_flat(m), "value": json_number(m.value), "lower": json_number(m.lower), "upper": json_number(m.upper)}
             for m in record.money
         ],
-        "quantities": [{**asdict(q), "value": json_number(q.value)} for q in record.quantities],
+        "quantities": [{**_flat(q), "value": json_number(q.value)} for q in record.quantities],
         "options": [
             {
                 "option": o.option,
                 "actor": o.actor,
                 "counterparty": list(o.counterparty),
                 "status": o.status,
-                "evidence": [asdict(e) for e in o.evidence],
+                "evidence": [_flat(e) for e in o.evidence],
                 "confidence": o.confidence,
                 **o.details,
             }
@@ -70,12 +79,12 @@ def record_to_dict(record: Record) -> dict[str, Any]:
 
 def error_to_dict(error: ErrorEntry) -> dict[str, Any]:
     """The JSON object written to ``errors.jsonl``."""
-    return {"source": asdict(error.source), "stage": error.stage, "code": error.code, "reason": error.reason}
+    return {"source": _flat(error.source), "stage": error.stage, "code": error.code, "reason": error.reason}
 
 
 def duplicate_to_dict(dup: Duplicate) -> dict[str, Any]:
     """The JSON object written to ``duplicates.jsonl``."""
-    return {"source": asdict(dup.source), "duplicate_of": dup.duplicate_of, "content_hash": dup.content_hash}
+    return {"source": _flat(dup.source), "duplicate_of": dup.duplicate_of, "content_hash": dup.content_hash}
 
 
 @contextmanager
@@ -186,17 +195,17 @@ def table_rows(record: Record) -> dict[str, list[dict[str, Any]]]:
             "pipeline_version": prov.pipeline_version, "config_hash": prov.config_hash,
             "models": json.dumps(prov.models, sort_keys=True), "extractors": list(prov.extractors),
         }],
-        "entities": [{"article_id": aid, **asdict(e)} for e in record.entities],
+        "entities": [{"article_id": aid, **_flat(e)} for e in record.entities],
         "money": [
-            {"article_id": aid, **asdict(m), "value": _quantize(m.value), "lower": _quantize(m.lower),
+            {"article_id": aid, **_flat(m), "value": _quantize(m.value), "lower": _quantize(m.lower),
              "upper": _quantize(m.upper)}
             for m in record.money
         ],
-        "quantities": [{"article_id": aid, **asdict(q), "value": _quantize(q.value)} for q in record.quantities],
+        "quantities": [{"article_id": aid, **_flat(q), "value": _quantize(q.value)} for q in record.quantities],
         "options": [
             {"article_id": aid, "option": o.option, "actor": o.actor, "counterparty": list(o.counterparty),
              "status": o.status, "confidence": o.confidence,
-             "evidence": json.dumps([asdict(e) for e in o.evidence], ensure_ascii=False),
+             "evidence": json.dumps([_flat(e) for e in o.evidence], ensure_ascii=False),
              "details": json.dumps(o.details, ensure_ascii=False, default=str)}
             for o in record.options
         ],
