@@ -20,6 +20,7 @@ every table and column, and ``docs/REPORT.md`` shows the same text (a test keeps
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, fields
@@ -34,6 +35,8 @@ import pandas as pd
 from chipwire.clusters import build_clusters, cluster_id, published_date, source_host
 
 DB_NAME = "chipwire.duckdb"
+# Records folded into the database per batch (bounds the update's memory on long runs).
+UPDATE_BATCH = 500
 OUTPUTS = ("records.jsonl", "errors.jsonl", "duplicates.jsonl")
 
 
@@ -483,9 +486,18 @@ def duplicate_row(entry: dict[str, Any]) -> dict[str, Any]:
 
 
 def _frame(name: str, rows: list[dict[str, Any]]) -> pd.DataFrame:
-    """Rows as a DataFrame with exactly the table's columns, in order (missing ones are NULL)."""
+    """Rows as a DataFrame with exactly the table's columns, in order (missing ones are NULL).
+
+    Exact amounts go in as text: DuckDB would infer a decimal type from the first values of an
+    object column (``DECIMAL(10,2)`` for ``12.50``) and fail on a larger one further down; text is
+    cast exactly to the table's ``DECIMAL(38,6)`` on insert.
+    """
     columns = [c.name for c in TABLES[name].columns]
-    return pd.DataFrame([{c: row.get(c) for c in columns} for row in rows], columns=columns, dtype=object)
+    decimals = {c.name for c in TABLES[name].columns if c.type.startswith("DECIMAL")}
+    return pd.DataFrame(
+        [{c: (str(row[c]) if c in decimals and row.get(c) is not None else row.get(c)) for c in columns}
+         for row in rows],
+        columns=columns, dtype=object)
 
 
 def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]], conflict: str = "") -> None:
@@ -495,7 +507,7 @@ def _insert(con: duckdb.DuckDBPyConnection, name: str, rows: list[dict[str, Any]
     con.execute(f"INSERT INTO {name} BY NAME SELECT * FROM frame {conflict}")
 
 
-def update_database(out_dir: Path, summary: dict[str, Any] | None = None) -> None:
+def update_database(out_dir: Path, summary: dict[str, Any] | None = None, *, batch_size: int = UPDATE_BATCH) -> None:
     """Fold a finished run's outputs in ``out_dir`` into ``out_dir/chipwire.duckdb``, in one transaction.
 
     Reads ``records.jsonl``, ``errors.jsonl``, ``duplicates.jsonl`` and ``summary.json`` (or ``summary``
@@ -505,6 +517,7 @@ def update_database(out_dir: Path, summary: dict[str, Any] | None = None) -> Non
     Args:
         out_dir: The run's output folder; the database is created in it when missing.
         summary: The run's summary, when the caller has it (``RunSummary.to_dict()``).
+        batch_size: Records folded in per batch (memory stays bounded however long the run).
 
     Raises:
         DatabaseError: The folder has no ``records.jsonl``, or the database has another schema.
@@ -522,7 +535,7 @@ def update_database(out_dir: Path, summary: dict[str, Any] | None = None) -> Non
         con.execute("BEGIN TRANSACTION")
         try:
             create_schema(con)
-            _update(con, out_dir, summary, print_, now)
+            _update(con, out_dir, summary, print_, now, batch_size)
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
@@ -532,7 +545,8 @@ def update_database(out_dir: Path, summary: dict[str, Any] | None = None) -> Non
 
 
 def _update(
-    con: duckdb.DuckDBPyConnection, out_dir: Path, summary: dict[str, Any], print_: str, now: datetime
+    con: duckdb.DuckDBPyConnection, out_dir: Path, summary: dict[str, Any], print_: str, now: datetime,
+    batch_size: int = UPDATE_BATCH,
 ) -> None:
     known = con.execute("SELECT run_id FROM runs WHERE fingerprint = ?", [print_]).fetchone()
     if known:
@@ -545,43 +559,34 @@ def _update(
             "SELECT article_id, record_hash, version, first_run_id FROM articles").fetchall()
     }
     counts = {"new": 0, "changed": 0, "unchanged": 0}
-    unchanged: list[str] = []
-    replaced: list[str] = []
-    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ("articles", *ARTICLE_TABLES)}
     versions: set[str] = set()
-    for record in _read_jsonl(out_dir / "records.jsonl"):
-        article = article_row(record)
-        versions.add(str(article["pipeline_version"]))
-        previous = stored.get(article["article_id"])
-        if previous and previous[0] == article["record_hash"]:
-            counts["unchanged"] += 1
-            unchanged.append(article["article_id"])
-            continue
-        if previous:
-            counts["changed"] += 1
-            replaced.append(article["article_id"])
-            article.update(version=previous[1] + 1, first_run_id=previous[2])
-        else:
-            counts["new"] += 1
-            article.update(version=1, first_run_id=run_id)
-        # A batch may hold one article_id twice only if the runner's id repair failed; the last one wins.
-        stored[article["article_id"]] = (article["record_hash"], article["version"], article["first_run_id"])
-        article.update(run_id=run_id, last_seen_run_id=run_id)
-        rows["articles"].append(article)
-        for table, items in item_rows(record).items():
-            rows[table].extend(items)
-    if replaced:
-        gone = pd.DataFrame({"article_id": replaced})  # noqa: F841 - read by DuckDB below
-        for table in ("articles", *ARTICLE_TABLES):
-            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM gone)")
-    if unchanged:
-        seen = pd.DataFrame({"article_id": unchanged})  # noqa: F841 - read by DuckDB below
-        con.execute("UPDATE articles SET last_seen_run_id = ? WHERE article_id IN (SELECT article_id FROM seen)",
-                    [run_id])
-    for table, table_rows in rows.items():
-        # Keep the last row per key, matching the articles dedup above.
-        keys = TABLES[table].primary_key
-        _insert(con, table, list({tuple(r[k] for k in keys): r for r in table_rows}.values()))
+    # Records are folded in batches: a long run's output never has to fit in memory at once.
+    for batch in _batches(_read_jsonl(out_dir / "records.jsonl"), batch_size):
+        unchanged: list[str] = []
+        replaced: list[str] = []
+        rows: dict[str, list[dict[str, Any]]] = {name: [] for name in ("articles", *ARTICLE_TABLES)}
+        for record in batch:
+            article = article_row(record)
+            versions.add(str(article["pipeline_version"]))
+            previous = stored.get(article["article_id"])
+            if previous and previous[0] == article["record_hash"]:
+                counts["unchanged"] += 1
+                unchanged.append(article["article_id"])
+                continue
+            if previous:
+                counts["changed"] += 1
+                replaced.append(article["article_id"])
+                article.update(version=previous[1] + 1, first_run_id=previous[2])
+            else:
+                counts["new"] += 1
+                article.update(version=1, first_run_id=run_id)
+            # A batch may hold one article_id twice only if the runner's id repair failed; the last one wins.
+            stored[article["article_id"]] = (article["record_hash"], article["version"], article["first_run_id"])
+            article.update(run_id=run_id, last_seen_run_id=run_id)
+            rows["articles"].append(article)
+            for table, items in item_rows(record).items():
+                rows[table].extend(items)
+        _apply_batch(con, run_id, replaced, unchanged, rows)
     errors_new = _upsert_log(con, "errors", "error_key",
                              [error_row(e) for e in _read_jsonl(out_dir / "errors.jsonl")], run_id)
     duplicates_new = _upsert_log(con, "duplicates", "duplicate_key",
@@ -596,6 +601,29 @@ def _update(
         "pipeline_versions": sorted(versions),
         "seconds": (summary.get("seconds_by_stage") or {}).get("total"), "summary": _json(summary),
     }])
+
+
+def _batches(items: Iterator[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
+    """Consecutive lists of ``size`` items (the last may be shorter); ``itertools.batched`` is 3.12+."""
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def _apply_batch(con: duckdb.DuckDBPyConnection, run_id: int, replaced: list[str], unchanged: list[str],
+                 rows: dict[str, list[dict[str, Any]]]) -> None:
+    """Write one batch of articles: drop the replaced ones' rows, mark the unchanged, insert the rest."""
+    if replaced:
+        gone = pd.DataFrame({"article_id": replaced})  # noqa: F841 - read by DuckDB below
+        for table in ("articles", *ARTICLE_TABLES):
+            con.execute(f"DELETE FROM {table} WHERE article_id IN (SELECT article_id FROM gone)")
+    if unchanged:
+        seen = pd.DataFrame({"article_id": unchanged})  # noqa: F841 - read by DuckDB below
+        con.execute("UPDATE articles SET last_seen_run_id = ? WHERE article_id IN (SELECT article_id FROM seen)",
+                    [run_id])
+    for table, table_rows in rows.items():
+        # Keep the last row per key, matching the articles dedup above.
+        keys = TABLES[table].primary_key
+        _insert(con, table, list({tuple(r[k] for k in keys): r for r in table_rows}.values()))
 
 
 def _upsert_log(
