@@ -14,8 +14,8 @@ from typing import Any
 import regex
 from spacy.tokens import Doc, Span
 
-from extractors.base import ExtractContext
-from extractors.kb import KBEntry
+from extractors.base import ExtractContext, doc_text
+from extractors.kb import KBEntry, KnowledgeBase, normalize_alias
 from extractors.langdata import LangDataError, load_section
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
@@ -23,6 +23,9 @@ from pipeline.records import Entity
 LABELS = frozenset({"ORG", "PERSON", "LOCATION", "PRODUCT", "EVENT", "MISC"})
 # "National's Series 32000" names the product, not National's possession of it.
 _POSSESSIVE = regex.compile(r"['’]s\b")
+_HYPHEN = regex.compile(r"(?<=\w)[-‐‑](?=\w)")
+_PLURAL_MODEL = regex.compile(r"(?<=\d)s$")
+_NAME_GAP = regex.compile(r" (?:[(“\"']\p{Lu}\p{L}+[)”\"'] )?")
 
 
 # A name glued after a title continues over at most this many capitalised tokens.
@@ -43,14 +46,26 @@ class NerData:
     given_names: frozenset[str]
     name_particles: frozenset[str]
     org_words: frozenset[str]
+    model_words: frozenset[str]
+    name_conjunctions: frozenset[str]
+    determiners: frozenset[str]
+    place_words: frozenset[str]
+    common_noun_endings: tuple[str, ...]
+    role_orgs: dict[str, str]
+    government_words: frozenset[str]
 
 
 @cache
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)
-    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names")
-    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", *lists}
+    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names",
+             "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
+             "government_words")
+    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "role_orgs", *lists}
+    role_orgs = data.get("role_orgs", {})
+    if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
+        raise LangDataError(f"ner/{lang}: 'role_orgs' must map words to organisation words")
     if not isinstance(data.get("capitalised_names", False), bool):
         raise LangDataError(f"ner/{lang}: 'capitalised_names' must be true or false")
     if unknown:
@@ -80,6 +95,13 @@ def ner_data(lang: str) -> NerData:
         given_names=frozenset(data.get("given_names", [])),
         name_particles=frozenset(w.casefold() for w in data.get("name_particles", [])),
         org_words=frozenset(w.casefold() for w in data.get("org_words", [])),
+        model_words=frozenset(w.casefold() for w in data.get("model_words", [])),
+        name_conjunctions=frozenset(w.casefold() for w in data.get("name_conjunctions", [])),
+        determiners=frozenset(w.casefold() for w in data.get("determiners", [])),
+        place_words=frozenset(w.casefold() for w in data.get("place_words", [])),
+        common_noun_endings=tuple(w.casefold() for w in data.get("common_noun_endings", [])),
+        role_orgs={k.casefold(): v for k, v in role_orgs.items()},
+        government_words=frozenset(w.casefold() for w in data.get("government_words", [])),
     )
 
 
@@ -112,15 +134,16 @@ def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     """Character bounds of the sentences, repairing the parser's splits inside names.
 
     The statistical parser sometimes starts a sentence in the middle of a name
-    ("Le PDG Sam | Altman a fait"). A boundary with no punctuation and no line
-    break before it, between two capitalised words, is such a split and is ignored.
+    ("Le PDG Sam | Altman a fait", "les GeForce RTX 5070 | Ti, se"). A sentence ends
+    with punctuation or a line break: a boundary with neither before it is such a
+    split and is ignored.
     """
     bounds: list[tuple[int, int]] = []
     for sent in doc.sents:
         first = sent[0]
         if bounds and first.i > 0:
             prev = doc[first.i - 1]
-            if prev.is_alpha and prev.is_title and first.is_title and "\n" not in prev.whitespace_:
+            if not (prev.is_punct or prev.is_space) and "\n" not in prev.whitespace_:
                 bounds[-1] = (bounds[-1][0], sent.end_char)
                 continue
         bounds.append((sent.start_char, sent.end_char))
@@ -168,21 +191,27 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     settings = ctx.entity_settings
     linker = default_linker(settings.fuzzy_threshold, settings.min_fuzzy_chars) if settings.linking else None
     bounds = sentence_bounds(doc)
-    text = doc.text
+    text = doc_text(doc)
     out: list[Entity] = []
     rules = settings.rules
     found = [*doc.ents, *(_titled_persons(doc, data) if rules else [])]
+    names: dict[tuple[int, int], str] = {}
     if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
-        found += _capitalised_names(doc, data, found)
+        by_case, names = _capitalised_names(doc, data, found)
+        found += by_case
+    models: set[tuple[int, int]] = set()
+    if rules and linker is not None:
+        found, models = _with_model_numbers(doc, found, data, linker.kb)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
-        if label is None or (ent.ent_id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
+        if label is None or (ent.id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
             continue
         if rules and ent.text.casefold() in data.not_names:
             continue
-        if rules and not ent.ent_id_ and (_is_noise(ent) or _in_capitals_line(ent)):
+        if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent)):
             continue
-        ent, had_title = _strip_title(ent, data.person_titles) if rules else (ent, False)
+        named = names.get((ent.start, ent.end))
+        ent, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
         if had_title:
             label = "PERSON"
         start, end = _clip_to_sentence(ent.start_char, ent.end_char, bounds)
@@ -190,8 +219,13 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         surface = text[start:end]
         if not any(ch.isalnum() for ch in surface):
             continue
-        name = clean_surface(surface)
-        if rules and not ent.ent_id_:
+        name = clean_surface(named or surface)
+        if named is not None and name[:1].islower():
+            name = name[:1].upper() + name[1:]  # "el ministerio de Seguridad Pública"
+        if (ent.start, ent.end) in models:
+            # "Snapdragon-888-Chip" names the Snapdragon 888; "RTX 3080s" are RTX 3080 cards.
+            name = _PLURAL_MODEL.sub("", _HYPHEN.sub(" ", name))
+        if rules and not ent.id_:
             if name.casefold() in data.locations or name.casefold() + "." in data.locations:
                 out.append(Entity(surface, "LOCATION", name, None, start, end))
                 continue
@@ -199,7 +233,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                 name = _without_leading_place(name, data.locations)
             if not name or name.casefold() in data.not_names:
                 continue
-        entry = _link(ent.ent_id_, name, label, linker)
+        entry = _link(ent.id_, name, label, linker, exact=(ent.start, ent.end) in models)
         if entry is not None:
             out.append(Entity(surface, entry_label(entry), entry.canonical, entry_id(entry), start, end))
         else:
@@ -207,8 +241,62 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     if not rules:
         return tuple(out)
     out = _join_adjacent_persons(out, text)
+    out = _with_firm_partners(out, text)
     renamed = merge_person_names((i, e.canonical) for i, e in enumerate(out) if e.label == "PERSON")
-    return tuple(replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out))
+    out = [replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out)]
+    out = [e for i, e in enumerate(out) if i in renamed or not _lone_word_at_start(e, text, bounds)]
+    return tuple(_short_org_names(out))
+
+
+def _lone_word_at_start(ent: Entity, text: str, bounds: list[tuple[int, int]]) -> bool:
+    """An unlinked one-word person or organisation that is a whole line ("Références", "Articles"), or a
+    one-word person starting a sentence ("Nécessité de…", "Followin the…") that names nobody else in
+    the article: capitalised by position, not a name.
+    """
+    if ent.id is None and ent.label in {"PERSON", "ORG", "MISC"} and " " not in ent.canonical:
+        line_start = text.rfind("\n", 0, ent.start) + 1
+        line_end = text.find("\n", ent.end)
+        line = text[line_start:len(text) if line_end < 0 else line_end]
+        if line.strip(" #*-–—:.\t") == ent.text:
+            return True
+        return ent.label == "PERSON" and any(start == ent.start for start, _ in bounds)
+    return False
+
+
+# Partners' firms: "Hambrecht and Quist Inc", "Procter & Gamble Co" (the NER keeps the last name only).
+_FIRM_PARTNER = regex.compile(r"\b(\p{Lu}[\p{L}.]+) (?:and|&) $")
+_LEGAL_END = regex.compile(r"\b(?:Inc|Corp|Co|Ltd|LLC|LP|plc)\.?$")
+
+
+def _with_firm_partners(entities: list[Entity], text: str) -> list[Entity]:
+    """Extend an unlinked firm name with a legal suffix over a partner named before it ("Hambrecht and")."""
+    out = []
+    for ent in entities:
+        before = _FIRM_PARTNER.search(text, max(0, ent.start - 40), ent.start)
+        if ent.id is None and ent.label == "ORG" and before and _LEGAL_END.search(ent.text):
+            surface = text[before.start():ent.end]
+            ent = Entity(surface, "ORG", clean_surface(surface), None, before.start(), ent.end)
+        out.append(ent)
+    return out
+
+
+def _short_org_names(entities: list[Entity]) -> list[Entity]:
+    """A one-word unlinked organisation that is the first word of exactly one longer organisation
+    named in the article is that organisation ("National's" after "National Semiconductor")."""
+    longer: dict[str, set[tuple[str, str | None]]] = {}
+    for ent in entities:
+        words = ent.canonical.split()
+        # "GenCorp Inc" is GenCorp itself, not a longer name.
+        if ent.label == "ORG" and len(normalize_alias(ent.canonical).split()) >= 2:
+            longer.setdefault(words[0].casefold(), set()).add((ent.canonical, ent.id))
+    out = []
+    for ent in entities:
+        full = longer.get(ent.canonical.casefold(), set())
+        if ent.label == "ORG" and ent.id is None and " " not in ent.canonical and len(full) == 1:
+            canonical, ent_id = next(iter(full))
+            ent = replace(ent, canonical=canonical, id=ent_id)
+        out.append(ent)
+    return out
 
 
 def _inside_longer_word(text: str, ent: Span) -> bool:
@@ -224,7 +312,13 @@ def _inside_longer_word(text: str, ent: Span) -> bool:
 
 
 def _all_lower(surface: str) -> bool:
-    """A knowledge-base alias written all in lower case ("microchip technology") is a phrase, not a name."""
+    """A knowledge-base alias written all in lower case ("microchip technology") is a phrase, not a name.
+
+    Only for names written entirely in a cased script: "骁龙8cx" is a Chinese name with a model number.
+    """
+    letters = [ch for ch in surface if ch.isalpha()]
+    if any(ch.lower() == ch.upper() for ch in letters):
+        return False
     return surface == surface.lower() and surface != surface.upper()
 
 
@@ -303,16 +397,33 @@ def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
     return found
 
 
-def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> list[Span]:
+def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list[Span], dict[tuple[int, int], str]]:
     """Names found by capitalisation, for languages with no statistical NER whose nouns are lower case.
 
-    A run of two or more capitalised words that are not stop words (the language's name
-    particles allowed inside: "Luiz Fux", "Caja del Seguro Social") is a name; it is an ORG
-    when one of its words is an organisation word of the language, else a PERSON. An
-    all-capitals word of three or more letters is an acronym, an ORG. Known places are skipped.
+    A run of two or more capitalised words (the language's name particles allowed inside: "Luiz
+    Fux", "Caja del Seguro Social") is a name; it is an ORG when one of its words is an
+    organisation word of the language, a place when it starts with a place word ("Valle Roveto",
+    "Castel di Sangro"), else a PERSON unless a word has a common-noun ending ("Seguridad Pública").
+    An all-capitals word of three or more letters is an acronym, an ORG. Also:
+
+    * heading words: at the start of a line a capitalised word is capitalised by position, so a
+      section label glued to a name ("Origen Rusia", "- Política Câmara aprova") is dropped: words
+      before the first organisation word, or a first word that is no given name;
+    * an organisation's name goes on over a list inside it ("Ministerio de Ciencia, Tecnología y
+      Telecomunicaciones", "Parco Nazionale d'Abruzzo, Lazio e Molise");
+    * a ministry named after its minister or in lower case ("ministro de Hacienda", "el ministerio de
+      Seguridad Pública") is the ministry, with the language's name for it;
+    * an abbreviation in brackets after an organisation ("(Micitt)") and single capitalised words
+      listed with organisations ("Racsa, el Ministerio de…", "… y Fodesaf") are organisations.
+
+    Returns:
+        The spans, and the names of those whose name is not their text (ministries).
     """
     taken = {i for ent in known for i in range(ent.start, ent.end)}
+    lower_words = {t.lower_ for t in doc if t.is_lower}
     found: list[Span] = []
+    names: dict[tuple[int, int], str] = {}
+    in_runs: set[int] = set()  # words of multi-word names, kept or not ("Estados Unidos")
     i = 0
     while i < len(doc):
         token = doc[i]
@@ -321,17 +432,213 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> list[Span]
                 found.append(Span(doc, i, i + 1, label="ORG"))
             i += 1
             continue
-        end = i + 1
-        while end < len(doc) and end not in taken and (
-                _name_word(doc[end]) or (doc[end].lower_ in data.name_particles and end + 1 < len(doc)
-                                         and _name_word(doc[end + 1]))):
-            end += 1
-        span = Span(doc, i, end)
-        if end - i >= 2 and span.text.casefold() not in data.locations:
-            is_org = any(t.lower_ in data.org_words for t in span)
-            found.append(Span(doc, i, end, label="ORG" if is_org else "PERSON"))
+        end = _run_end(doc, i, data, taken)
+        if end - i >= 2:
+            in_runs.update(range(i, end))
+        start = _without_heading_words(doc, i, end, data)
         i = end
+        span = Span(doc, start, end)
+        prefix = _ministry_prefix(doc, start, data, taken)
+        is_org = prefix is not None or any(t.lower_ in data.org_words for t in span)
+        if is_org:
+            end = _org_list_end(doc, end, data, taken, lower_words)
+        if span[0].lower_ in data.government_words and len(span) > 1 and span[1].lower_ in data.name_particles:
+            pass  # a government named by its place ("Gobierno de Costa Rica") is the place
+        elif prefix is not None:
+            first, head = prefix
+            names[(first, end)] = f"{head} {doc[first + 1:end].text}" if head else doc[first:end].text
+            found.append(Span(doc, first, end, label="ORG"))
+        elif span[0].lower_ in data.role_orgs and len(span) > 2 and span[1].lower_ in data.name_particles:
+            names[(start, end)] = f"{data.role_orgs[span[0].lower_]} {doc[start + 1:end].text}"
+            found.append(Span(doc, start, end, label="ORG"))
+        elif end - start >= 2 and span.text.casefold() not in data.locations:
+            if span[0].lower_ in data.place_words:
+                found.append(Span(doc, start, end, label="LOC"))
+            elif is_org:
+                found.append(Span(doc, start, end, label="ORG"))
+            elif not any(_common_noun(t, data) for t in span):
+                found.append(Span(doc, start, end, label="PERSON"))
+    taken.update(j for ent in found for j in range(ent.start, ent.end))
+    found += _abbreviations(doc, found, taken)
+    found += _listed_with_organisations(doc, [*known, *found], taken | in_runs, data)
+    return found, names
+
+
+def _run_end(doc: Doc, i: int, data: NerData, taken: set[int]) -> int:
+    """End of the run of capitalised words from ``i``, name particles allowed between them."""
+    end = i + 1
+    while end < len(doc) and end not in taken:
+        token = doc[end]
+        # Inside a name a capitalised stop word is part of it ("Parco Nazionale").
+        word = _name_word(token) or (token.is_alpha and token.is_title and len(token) > 3)
+        particle = (token.lower_ in data.name_particles and end + 1 < len(doc) and end + 1 not in taken
+                    and _name_word(doc[end + 1]))
+        if not (word or particle):
+            break
+        end += 1
+    return end
+
+
+_BULLETS = frozenset({"-", "–", "—", "•", "*", "·"})
+
+
+def _line_start(doc: Doc, i: int) -> bool:
+    j = i - 1
+    if j >= 0 and doc[j].text in _BULLETS:
+        j -= 1
+    return j < 0 or (doc[j].is_space and "\n" in doc[j].text) or "\n" in doc[j].whitespace_
+
+
+def _without_heading_words(doc: Doc, start: int, end: int, data: NerData) -> int:
+    """Start of the name once heading words glued before it at a line start are dropped.
+
+    A label or section name before an organisation ("Hackers Grupo Conti", "Objetivos Ministerios
+    de Hacienda") goes; before anything else the first word goes unless it is a given name, an
+    organisation word or a place word ("Origen Rusia", "Comunicato Stampa", "Política Câmara").
+    """
+    if end - start < 2 or not _line_start(doc, start):
+        return start
+    first = doc[start].lower_
+    if first in data.org_words or first in data.place_words or first in data.role_orgs:
+        return start
+    for j in range(start + 1, end):
+        if doc[j].lower_ in data.org_words:
+            return j
+    return start if doc[start].text in data.given_names else start + 1
+
+
+def _org_list_end(doc: Doc, end: int, data: NerData, taken: set[int], lower_words: set[str]) -> int:
+    """Extend an organisation's name over a list of capitalised words that belongs to it.
+
+    "A, B y C" after the name is part of it; "y C" alone only when C is a common noun the
+    article writes in lower case elsewhere ("Ministerio de Ciencia y Tecnología") or closes an
+    unpunctuated list ("d'Abruzzo Lazio e Molise"); not "Ministerio de Trabajo y Fodesaf".
+    An item with an organisation word of its own is another organisation.
+    """
+    in_list = False
+    while end + 1 < len(doc):
+        comma = doc[end].text == ","
+        j = end + 1 if comma else end
+        conj = j < len(doc) and doc[j].lower_ in data.name_conjunctions
+        j += 1 if conj else 0
+        if not (comma or conj) or j >= len(doc) or j in taken or not _name_word(doc[j]):
+            return end
+        item_end = _run_end(doc, j, data, taken)
+        item = doc[j:item_end]
+        if any(t.lower_ in data.org_words for t in item) or item.text.casefold() in data.locations:
+            return end
+        if comma and not conj:
+            after = item_end + 1 if item_end < len(doc) and doc[item_end].text == "," else item_end
+            if not (after < len(doc) and doc[after].lower_ in data.name_conjunctions):
+                return end
+            in_list = True
+        elif not (in_list or item[0].lower_ in lower_words or _unpunctuated_list(doc, end, data)):
+            return end
+        end = item_end
+    return end
+
+
+def _unpunctuated_list(doc: Doc, end: int, data: NerData) -> bool:
+    """Two or more capitalised words after the name's last particle: a list without commas."""
+    count = 0
+    for j in range(end - 1, -1, -1):
+        if doc[j].lower_ in data.name_particles or not doc[j].is_title:
+            break
+        count += 1
+    return count >= 2 and doc[end - count - 1].lower_ in data.name_particles
+
+
+def _ministry_prefix(doc: Doc, start: int, data: NerData, taken: set[int]) -> tuple[int, str] | None:
+    """A lower-case ministry or minister word and particles before a name ("ministro de Hacienda").
+
+    Returns the span start and the ministry word to name it by ("" to keep the text).
+    """
+    j = start - 1
+    while j >= 0 and j >= start - 2 and doc[j].lower_ in data.name_particles:
+        j -= 1
+    if j == start - 1 or j < 0 or j in taken or not doc[j].is_lower or doc[j].lower_ not in data.role_orgs:
+        return None
+    head = data.role_orgs[doc[j].lower_]
+    return j, head
+
+
+def _common_noun(token: Any, data: NerData) -> bool:
+    """A word with an ending of common nouns and adjectives, never of names ("Educación", "Pública")."""
+    return token.text not in data.given_names and token.lower_.endswith(data.common_noun_endings)
+
+
+def _abbreviations(doc: Doc, orgs: list[Span], taken: set[int]) -> list[Span]:
+    """A capitalised word in brackets right after an organisation, with its initial ("... (Micitt)")."""
+    found = []
+    for org in orgs:
+        k = org.end + 1
+        if org.label_ != "ORG" or k + 1 >= len(doc) or doc[org.end].text != "(" or doc[k + 1].text != ")":
+            continue
+        word = doc[k]
+        if k not in taken and word.is_alpha and word.text[0].isupper() and word.text[0] == org.text[0].upper():
+            found.append(Span(doc, k, k + 1, label="ORG"))
+            taken.add(k)
     return found
+
+
+def _listed_with_organisations(doc: Doc, spans: list[Span], taken: set[int], data: NerData) -> list[Span]:
+    """Single capitalised words listed next to organisations ("Racsa, el Ministerio de…", "… y Fodesaf").
+
+    A list item next to an organisation, separated by a comma or a conjunction (and maybe an
+    article), is an organisation too; chains are followed ("Racsa, Imas, Caja del Seguro Social").
+    A word starting a sentence, a known place or a given name is not taken.
+    """
+    orgs = {j: span for span in spans if data.labels.get(span.label_) == "ORG" for j in (span.start, span.end - 1)}
+    found: list[Span] = []
+    changed = True
+    while changed:
+        changed = False
+        for token in doc:
+            k = token.i
+            if k in taken or not _name_word(token) or token.text in data.given_names:
+                continue
+            if token.lower_ in data.locations or token.lower_ in data.not_names or _sentence_initial(doc, k, data):
+                continue
+            if (k > 0 and doc[k - 1].lower_ in data.name_particles) or _common_noun(token, data):
+                continue  # "… y de Trabajo" ends a name; "Tecnología" is a common noun
+            right = _skip_separators(doc, k + 1, data, forward=True)
+            left = _skip_separators(doc, k - 1, data, forward=False)
+            # The first item of a list follows a lower-case word ("edición Racsa, el Ministerio"), not a
+            # number or a name ("Android 6.0 Marshmallow, Google").
+            first_item = left is None and k > 0 and doc[k - 1].is_alpha and doc[k - 1].is_lower
+            if (right is not None and right in orgs and (left is not None or first_item)) or (
+                    left is not None and left in orgs):
+                span = Span(doc, k, k + 1, label="ORG")
+                found.append(span)
+                taken.add(k)
+                orgs[k] = span
+                changed = True
+    return found
+
+
+def _skip_separators(doc: Doc, j: int, data: NerData, *, forward: bool) -> int | None:
+    """Index of the list item after (or before) the separator at ``j``, or None if there is none."""
+    step = 1 if forward else -1
+    seen = False
+    while 0 <= j < len(doc):
+        token = doc[j]
+        if token.text == "," or token.lower_ in data.name_conjunctions:
+            seen = True
+        elif not (token.is_space or (forward and seen and token.lower_ in data.determiners)):
+            return j if seen else None
+        j += step
+    return None
+
+
+def _sentence_initial(doc: Doc, k: int, data: NerData) -> bool:
+    """A word that starts a sentence or a line, follows a preposition ("Em Minas, o PSD") or ends a longer
+    capitalised name: not a list item of its own."""
+    j = k - 1
+    while j >= 0 and doc[j].is_space:
+        j -= 1
+    return j < 0 or doc[j].is_sent_end or doc[j].text in {".", "!", "?", ":", "\n"} or (
+        j < k - 1 and doc[j].text != ",") or (doc[j].is_stop and doc[j].lower_ not in data.name_conjunctions) or (
+        doc[j].is_alpha and doc[j].is_title)  # the end of a longer name ("Estados Unidos")
 
 
 def _acronym(token: Any, data: NerData) -> bool:
@@ -351,24 +658,113 @@ def _name_word(token: Any) -> bool:
 
 
 def _join_adjacent_persons(entities: list[Entity], text: str) -> list[Entity]:
-    """Join two unlinked person spans separated by one space: NER split a name ("Bhasker" "Kode")."""
+    """Join two unlinked person spans separated by one space or a nickname in brackets: NER split a
+    name ("Bhasker" "Kode", "Bhasker (Bosky) Kode")."""
     out: list[Entity] = []
     for ent in sorted(entities, key=lambda e: e.start):
         prev = out[-1] if out else None
         if (prev is not None and prev.label == ent.label == "PERSON" and prev.id is None and ent.id is None
-                and text[prev.end:ent.start] == " "):
+                and _NAME_GAP.fullmatch(text[prev.end:ent.start])):
             surface = text[prev.start:ent.end]
-            out[-1] = Entity(surface, "PERSON", clean_surface(surface), None, prev.start, ent.end)
+            out[-1] = Entity(surface, "PERSON", f"{prev.canonical} {ent.canonical}", None, prev.start, ent.end)
         else:
             out.append(ent)
     return out
 
 
-def _link(kb_key: str, name: str, label: str, linker: Linker | None) -> KBEntry | None:
+def _link(kb_key: str, name: str, label: str, linker: Linker | None, *, exact: bool = False) -> KBEntry | None:
     if linker is None:
         return None
     if kb_key:
         return linker.kb.get(kb_key)
-    if label == "PERSON":
+    # Model numbers one character apart are different products ("Snapdragon 888" / "808").
+    if label == "PERSON" or exact:
         return linker.kb.lookup(name)
     return linker.link(name)
+
+
+# Makers of hardware, whose product families take model numbers ("Snapdragon 810", "Xperia Z4");
+# a number after a software product is a version ("Windows 11"), folded into the product.
+_HARDWARE_ROLES = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "oem"})
+# A model number: letters and digits with at least one digit ("810", "8cx", "Z4", "5070"), glued to a
+# name in a script without spaces ("骁龙8cx"), else after a space or a hyphen. A dotted number is a
+# version ("6.0") and a bare year is a date, not a model.
+_MODEL_NUMBER = regex.compile(
+    r"(?:[ \-‐‑]|(?<=[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]))([A-Za-z]{0,3}\d[A-Za-z\d]{0,5}\+?)(?![\w]|\.\d)")
+_MODEL_WORD = regex.compile(r"[ \-‐‑](\p{L}+\+?)(?!\w)")
+_YEAR = regex.compile(r"(?:19|20)\d\d")
+
+
+def _model_tail(text: str, end: int, has_number: bool, model_words: frozenset[str]) -> int:
+    """End of the model designation that continues a product name ending at ``end``.
+
+    Model numbers continue any family; the language's model words ("Ti", "Pro", "Gen") only
+    continue a designation that already has a number ("RTX 5070 Ti", "Snapdragon 8 Gen 3").
+    """
+    while True:
+        number = _MODEL_NUMBER.match(text, end)
+        if number and not _YEAR.fullmatch(number.group(1)):
+            end, has_number = number.end(), True
+            continue
+        word = _MODEL_WORD.match(text, end)
+        if has_number and word and word.group(1).casefold() in model_words:
+            end = word.end()
+            continue
+        return end
+
+
+def _stands_alone(text: str, family: Span, end_char: int) -> bool:
+    """Whether the model after ``family`` is also named on its own in the text ("Xeon N4" and "the N4
+    instance"): then it is a name of its own, not this family's model. Only for models with letters;
+    a bare number on its own is a count.
+    """
+    model = regex.match(r"[ \-‐‑]?([\w+]+)", text[family.end_char:end_char])
+    if model is None or model.group(1).isdigit():
+        return False
+    alone = regex.compile(rf"(?<![\w\-‐‑]){regex.escape(model.group(1))}(?![\w])")
+    family_text = family.text
+    return any(not text[:hit.start()].rstrip(" -‐‑").endswith(family_text) for hit in alone.finditer(text))
+
+
+def _with_model_numbers(doc: Doc, spans: list[Span], data: NerData,
+                        kb: KnowledgeBase) -> tuple[list[Span], set[tuple[int, int]]]:
+    """Extend knowledge-base product families over the model number that follows them.
+
+    "Snapdragon 810", "GeForce RTX 5070 Ti", "Xperia Z4": the family alone would lose the model. An
+    extended name that is an alias of its own links to that entry; otherwise it is a product of its
+    own, linked only by exact alias (returned token bounds). A family of the same maker just before
+    the extended name joins it ("GeForce" + "RTX 5070 Ti").
+    """
+    text = doc.text
+    out: list[Span] = []
+    extended: set[tuple[int, int]] = set()
+    by_end = {span.end: span for span in spans if span.id_}
+    taken = {i for span in spans for i in range(span.start, span.end)}
+    merged: set[int] = set()
+    for span in sorted(spans, key=lambda e: e.start):
+        entry = kb.get(span.id_) if span.id_ else None
+        maker = kb.get(entry.maker) if entry is not None and entry.maker else None
+        if entry is None or maker is None or not _HARDWARE_ROLES & set(maker.roles):
+            out.append(span)
+            continue
+        end_char = _model_tail(text, span.end_char, any(ch.isdigit() for ch in span.text), data.model_words)
+        longer = doc.char_span(span.start_char, end_char, alignment_mode="expand") if end_char > span.end_char else None
+        if longer is None or any(i in taken for i in range(span.end, longer.end)) or _stands_alone(text, span, end_char):
+            out.append(span)
+            continue
+        start = span.start
+        family = by_end.get(span.start) or by_end.get(span.start - 1)
+        if family is not None and family.end <= span.start and id(family) != id(span):
+            family_entry = kb.get(family.id_)
+            gap = text[family.end_char:span.start_char]
+            if family_entry is not None and family_entry.maker == entry.maker and gap in {" ", "-"}:
+                start = family.start
+                merged.add(id(family))
+        whole = Span(doc, start, longer.end, label="PRODUCT")
+        own = kb.lookup(whole.text)
+        if own is not None:
+            whole = Span(doc, start, longer.end, label=entry_label(own), span_id=own.key)
+        else:
+            extended.add((whole.start, whole.end))
+        out.append(whole)
+    return [span for span in out if id(span) not in merged], extended

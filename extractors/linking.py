@@ -57,7 +57,10 @@ def add_kb_rulers(nlp: Language, kb: KnowledgeBase, name_suffixes: Sequence[str]
     caseless_patterns: list[dict[str, Any]] = []
     exact_patterns: list[dict[str, Any]] = []
     for alias, entry, case_sensitive in kb.patterns():
-        for form in (alias, *(alias + suffix for suffix in name_suffixes)):
+        # A multi-word name is hyphenated inside compounds ("Snapdragon-810-Chip",
+        # "GeForce-RTX-5000-Familie"), which blank tokenizers split at the hyphens.
+        names = (alias, alias.replace(" ", "-")) if " " in alias else (alias,)
+        for form in (*names, *(name + suffix for name in names for suffix in name_suffixes)):
             pattern = {"label": entry_label(entry), "pattern": form, "id": entry.key}
             (exact_patterns if case_sensitive else caseless_patterns).append(pattern)
     with nlp.select_pipes(enable=[]):
@@ -175,7 +178,8 @@ def merge_person_names(names: Iterable[tuple[int, str]]) -> dict[int, str]:
     """Map short person mentions to the full name they abbreviate within one article.
 
     ``Altman`` (or ``M. Altman`` after title removal) becomes ``Sam Altman`` when exactly
-    one multi-word person name in the article ends with that word.
+    one multi-word person name in the article ends with that word; failing that, a first name
+    alone becomes the one full name starting with it.
 
     Args:
         names: ``(index, name)`` of every PERSON mention.
@@ -185,13 +189,21 @@ def merge_person_names(names: Iterable[tuple[int, str]]) -> dict[int, str]:
     """
     items = list(names)
     by_last: dict[str, set[str]] = defaultdict(set)
+    by_first: dict[str, set[str]] = defaultdict(set)
     for _, name in items:
         words = name.split()
         if len(words) >= 2:
             by_last[words[-1].casefold()].add(name)
+            by_first[words[0].casefold()].add(name)
     renamed: dict[int, str] = {}
     for index, name in items:
         words = name.split()
-        if len(words) == 1 and len(by_last.get(words[0].casefold(), ())) == 1:
-            renamed[index] = next(iter(by_last[words[0].casefold()]))
+        if len(words) != 1:
+            continue
+        key = words[0].casefold()
+        if len(by_last.get(key, ())) == 1:
+            renamed[index] = next(iter(by_last[key]))
+        elif key not in by_last and len(by_first.get(key, ())) == 1:
+            # A first name alone after the full name ("Warren" after "Warren Buffet").
+            renamed[index] = next(iter(by_first[key]))
     return renamed
