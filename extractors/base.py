@@ -15,6 +15,12 @@ FIELDS = ("entities", "money", "quantities", "options")
 _TEXT_KEY = "chipwire.text"
 
 
+def remember_text(doc: Doc, text: str) -> None:
+    """Record that ``doc`` was made from ``text`` (spaCy keeps the text exactly), so that
+    :func:`doc_text` need not rebuild it from the tokens."""
+    doc.user_data[_TEXT_KEY] = text
+
+
 def doc_text(doc: Doc) -> str:
     """``doc.text``, built once per document and kept in ``doc.user_data``.
 

@@ -32,7 +32,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from chipwire.store import update_database
-from extractors.base import ExtractContext, Extractor
+from extractors.base import ExtractContext, Extractor, remember_text
 from extractors.kb import load_kb
 from extractors.linking import summarize_entities
 from extractors.registry import EXTRACTORS
@@ -224,6 +224,7 @@ def analyse_batch(articles: list[Article], tools: Tools) -> AnalysedBatch:
                     results[index] = (ErrorEntry(article.source, Stage.NLP.value, Code.NLP_FAILED.value,
                                                  f"spaCy failed: {type(doc).__name__}: {doc}"), None)
                     continue
+                remember_text(doc, article.text)
                 outcome = _extract(article, guess, doc, tools, seconds)
                 sig = None
                 if isinstance(outcome, Record):
