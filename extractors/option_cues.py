@@ -37,6 +37,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
+_BACKREF = re.compile(r"\\[1-9]|\(\?P=")
 _CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip"})
 
 
@@ -81,6 +82,9 @@ class OptionLangData:
     lists: dict[str, re.Pattern[str] | None]
     clause_breaks: re.Pattern[str]
     year: re.Pattern[str]
+    #: All option cues as one alternation: a text it does not match has no cue (a cheap gate
+    #: before the per-cue scan). None when the cues cannot be combined (then every text is scanned).
+    any_cue: re.Pattern[str] | None = None
 
     def pattern(self, key: str) -> re.Pattern[str] | None:
         """The alternation of the list ``key`` (None when the language lists nothing)."""
@@ -179,7 +183,21 @@ def option_data(lang: str) -> OptionLangData:
         year = re.compile(data["year"])
     except re.error as exc:
         raise LangDataError(f"{where}: bad clause_breaks/year pattern: {exc}") from exc
-    return OptionLangData(lang, tuple(cues), status, attribution, lists, clause_breaks, year)
+    return OptionLangData(lang, tuple(cues), status, attribution, lists, clause_breaks, year, _any_cue(cues))
+
+
+def _any_cue(cues: list[OptionCue]) -> re.Pattern[str] | None:
+    """One alternation of every cue (same flags), or None if they do not combine.
+
+    Back-references would point at other groups once the patterns are joined, so a cue set with
+    any of them (or with differing flags) is not combined.
+    """
+    if not cues or any(c.regex.flags != cues[0].regex.flags or _BACKREF.search(c.regex.pattern) for c in cues):
+        return None
+    try:
+        return re.compile("|".join(f"(?:{c.regex.pattern})" for c in cues), cues[0].regex.flags)
+    except re.error:
+        return None
 
 
 def option_languages() -> list[str]:
@@ -189,6 +207,8 @@ def option_languages() -> list[str]:
 
 def find_cues(text: str, data: OptionLangData) -> list[CueMatch]:
     """All option cue matches in ``text``, in text order; overlapping matches of one option keep the longest."""
+    if data.any_cue is not None and data.any_cue.search(text) is None:
+        return []  # no cue can match where their alternation does not
     found: list[CueMatch] = []
     for cue in data.cues:
         found += [CueMatch(cue, m.start(), m.end()) for m in cue.regex.finditer(text) if m.end() > m.start()]

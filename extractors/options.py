@@ -14,6 +14,7 @@ Nothing here branches on the language: every phrase is in ``extractors/lang/opti
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from spacy.tokens import Doc
 from extractors.base import ExtractContext
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
-from extractors.option_classifier import shipped_model
+from extractors.option_classifier import Calibration, shipped_model
 from extractors.option_cues import CueMatch, OptionLangData, find_cues, has_chip_term, option_data
 from pipeline.records import Entity, Evidence, Option
 
@@ -142,6 +143,31 @@ def _org_from_entry(name: str, entry: KBEntry | None, start: int, end: int, kb: 
 
 
 @cache
+def _alias_first_tokens() -> frozenset[str]:
+    """First tokens of every normalised knowledge-base alias (what a matching name must start with)."""
+    return frozenset(normalize_alias(alias).split()[0] for alias, _ in load_kb().aliases() if normalize_alias(alias))
+
+
+def _may_start_alias(text: str, word: re.Match[str]) -> bool:
+    """False only when no knowledge-base alias can start with ``word`` (a gate before the lookups).
+
+    The normalised form of a name starts with the first token of its first word normalised alone
+    (:func:`normalize_alias` only drops a leading article and trailing legal forms), unless that
+    word is the article itself, holds CJK characters (company-form affixes are stripped there) or
+    runs into a character that folds into a letter or digit: those are always looked up.
+    """
+    w = word.group()
+    norm = normalize_alias(w)
+    # A word whose first token is dropped when something follows it is a leading article.
+    if not norm or _CJK.search(w) or normalize_alias(f"{w} x").split()[0] != norm.split()[0]:
+        return True
+    nxt = text[word.end():word.end() + 1]
+    if nxt and not nxt.isspace() and any(ch.isalnum() for ch in unicodedata.normalize("NFKC", nxt)):
+        return True
+    return norm.split()[0] in _alias_first_tokens()
+
+
+@cache
 def _cjk_aliases() -> tuple[tuple[str, str], ...]:
     """CJK aliases of organisations (matched as substrings: those scripts have no spaces)."""
     kb = load_kb()
@@ -165,7 +191,8 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
     i = 0
     while i < len(words):
         hit = None
-        if words[i].group()[0].isupper() or words[i].group()[0].isdigit():
+        head = words[i].group()[0]
+        if (head.isupper() or head.isdigit()) and _may_start_alias(text, words[i]):
             for n in range(min(5, len(words) - i), 0, -1):
                 s, e = words[i].start(), words[i + n - 1].end()
                 if "\n\n" in text[s:e]:
@@ -181,7 +208,8 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
             i += n
         else:
             i += 1
-    for alias, key in _cjk_aliases():
+    # A CJK alias holds a CJK character, so a text without one has none of them.
+    for alias, key in _cjk_aliases() if _CJK.search(text) else ():
         pos = text.find(alias)
         while pos >= 0:
             end = pos + len(alias)
@@ -193,12 +221,13 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
     return found
 
 
-def organisations(doc: Doc, entities: Iterable[Entity]) -> list[Org]:
+def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = None) -> list[Org]:
     """The article's organisation mentions, in text order, linked to the knowledge base.
 
     Args:
         doc: The article.
         entities: The entities extractor's output (ORG mentions are used).
+        text: ``doc.text`` if the caller has it already (spaCy rebuilds it at every access).
     """
     kb = load_kb()
     orgs: list[Org] = []
@@ -214,7 +243,7 @@ def organisations(doc: Doc, entities: Iterable[Entity]) -> list[Org]:
         if entry is None and ent.id is not None:
             org = Org(ent.text, ent.canonical, ent.id, frozenset(), ent.start, ent.end)
         orgs.append(org)
-    orgs += _kb_scan(doc.text, [(o.start, o.end) for o in orgs], kb)
+    orgs += _kb_scan(doc.text if text is None else text, [(o.start, o.end) for o in orgs], kb)
     return sorted(orgs, key=lambda o: o.start)
 
 
@@ -264,6 +293,17 @@ def _search(pat: re.Pattern[str] | None, text: str, start: int) -> list[tuple[in
     if pat is None:
         return []
     return [(start + m.start(), start + m.end(), m.group()) for m in pat.finditer(text) if m.end() > m.start()]
+
+
+def _count(pat: re.Pattern[str] | None, text: str, enough: int) -> int:
+    """Non-empty matches of ``pat`` in ``text``, counted up to ``enough`` (the scan stops there)."""
+    n = 0
+    if pat is not None:
+        for m in pat.finditer(text):
+            n += m.end() > m.start()
+            if n >= enough:
+                break
+    return n
 
 
 def _between(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
@@ -416,9 +456,11 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org
         # "the acquisition of a chipmaker", "une cible d'acquisition": a company word next to the cue.
         unnamed = bool(company and (company.search(text, b, min(window_end, b + 30))
                                     or company.search(text, max(ctx.sent[0], a - 12), a)))
-        chips = data.pattern("chip_terms")
-        if not unnamed and form == "verb" and chips is not None and chips.search(text, b, min(window_end, b + 40)):
-            return []  # "buy chips" is a purchase
+        if not unnamed and form == "verb":
+            # A buying verb whose object is neither a named company nor a company word buys
+            # something else ("buy chips", "has not bought any supercomputers"): a purchase, not
+            # a takeover, so it must not lend its past tense to a takeover record elsewhere.
+            return []
     if target is not None and actor is not None and target.canonical == actor.canonical:
         actor = None
     via = False
@@ -574,7 +616,8 @@ def _group(mentions: list[Mention]) -> list[_Record]:
     return list(records.values())
 
 
-def _to_option(rec: _Record, text: str, published: str | None, model_hash: str) -> Option:
+def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
+               calibration: Calibration | None = None) -> Option:
     ms = sorted(rec.mentions, key=lambda m: m.start)
     status = _merge_status(ms)
     cps: dict[str, tuple[Org, str]] = {}
@@ -592,8 +635,13 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str) 
     year = next((m.year for m in ms if m.year), None)
     prob = max(m.prob for m in ms)
     named = not all(m.via_coref for m in ms)
-    confidence = min(0.95, 0.3 + 0.35 * prob + 0.15 * named + 0.1 * bool(cps or rec.option == "build")
-                     + 0.05 * min(len(ms) - 1, 2))
+    if calibration is not None:
+        # The classifier's probability for the best-supported mention, calibrated on held-out
+        # sentences (extractors/data/options/README.md, "Confidence").
+        confidence = calibration(prob)
+    else:  # no calibration for this model (stale file): the old heuristic score
+        confidence = min(0.95, 0.3 + 0.35 * prob + 0.15 * named + 0.1 * bool(cps or rec.option == "build")
+                         + 0.05 * min(len(ms) - 1, 2))
     subtype = next((m.subtype for m in ms if m.subtype), None)
     if rec.option == "build" and any(role == "design_partner" for _, role in cps.values()):
         subtype = "custom_asic_with_partner"
@@ -623,12 +671,13 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 _ENDS = frozenset(".!?。！？:;…\"”»")
 
 
-def sentences(doc: Doc) -> list[tuple[int, int]]:
+def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
     """Sentence bounds (repaired as the entities extractor does), also split at blank lines.
 
     Parsers sometimes run a title or heading into the next sentence; a blank line always ends one.
+    ``text`` is ``doc.text`` if the caller has it already.
     """
-    text = doc.text
+    text = doc.text if text is None else text
     merged: list[tuple[int, int]] = []
     for s, e in sentence_bounds(doc):
         # A split after no end punctuation and with no line break is a parser slip ("bid for <|Fairchild").
@@ -667,15 +716,14 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
     """
     data = option_data(ctx.lang)
     text = doc.text
-    orgs = organisations(doc, ctx.found.get("entities", ()))
+    orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
     # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
-    chip_words = len(_search(data.pattern("chip_terms"), text, 0))
-    if chip_words < 2 and not any(o.roles & CHIP_ROLES for o in orgs):
+    if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
     salient = salient_org(orgs, ctx.body_start)
     pub_year = _published_year(ctx.published)
     model = shipped_model()
-    bounds = sentences(doc)
+    bounds = sentences(doc, text=text)
     anaphora = data.pattern("anaphora")
     examples = data.pattern("examples")
     background_pat = data.pattern("background")
@@ -686,11 +734,15 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
         cues = find_cues(text[s:e], data)
         if cues:
             candidates.append((idx, (s, e), cues))
-    probs = model.classifier.predict_proba([text[s:e] for _, (s, e), _ in candidates])
-    for (idx, (s, e), cues), prob in zip(candidates, probs, strict=True):
+    # Arguments first, the classifier after: only sentences where a cue found its arguments are
+    # classified, all in one batch (the arguments do not depend on the probability).
+    pending: list[tuple[int, CueMatch, list[Mention]]] = []
+    for ci, (idx, (s, e), cues) in enumerate(candidates):
         sentence = text[s:e]
         prev = bounds[idx - 1] if idx > 0 else None
         prev_orgs = [o for o in orgs if prev and prev[0] <= o.start < prev[1] and o.party]
+        sent_orgs = [o for o in orgs if s <= o.start < e and o.party]
+        anaphor = bool(anaphora and anaphora.search(sentence))
         clauses = _clauses(sentence, s, data)
         abs_cues = [(s + c.start, s + c.end) for c in cues]
         for cue, (a, b) in zip(cues, abs_cues, strict=True):
@@ -699,15 +751,10 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
             ex = examples.search(clause_text) if examples else None
             sctx = _SentenceCtx(
                 text=text, sent=(s, e), clause=clause,
-                orgs=[o for o in orgs if clause[0] <= o.start < clause[1] and o.party],
-                sent_orgs=[o for o in orgs if s <= o.start < e and o.party],
-                prev_orgs=prev_orgs, salient=salient,
-                anaphor=bool(anaphora and anaphora.search(sentence)), data=data,
+                orgs=[o for o in sent_orgs if clause[0] <= o.start < clause[1]],
+                sent_orgs=sent_orgs, prev_orgs=prev_orgs, salient=salient, anaphor=anaphor, data=data,
                 examples_at=clause[0] + ex.start() if ex else None,
             )
-            p = prob.get(cue.cue.option, 0.0)
-            if p < MIN_PROB and not cue.cue.chip:
-                continue
             found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
                 continue
@@ -717,6 +764,8 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
             year = years[0] if years else None
             background = _between(background_pat, text, clause[0], clause[1]) or (
                 year is not None and pub_year is not None and int(year) < pub_year)
+            attribution = _attribution(text, (s, e), data)
+            found_mentions: list[Mention] = []
             for actor, via, cps, _unnamed in found:
                 m_status = status
                 is_example = cue.cue.option == "build" and actor is not None and sctx.examples_at is not None and actor.start >= sctx.examples_at
@@ -724,17 +773,27 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
                 if bg and year is not None and pub_year is not None and int(year) < pub_year and m_status in (
                         "considered", "planned", "announced"):
                     m_status = "completed"  # a precedent dated in a past year is done
-                mention = Mention(
+                found_mentions.append(Mention(
                     option=cue.cue.option, subtype=cue.cue.subtype, actor=actor, via_coref=via,
                     counterparties=cps, unnamed_target=_unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
-                    status=m_status, status_cues=status_cues, attribution=_attribution(text, (s, e), data),
-                    year=year, background=bg, start=a, end=b, sentence=(s, e), prob=p,
-                )
-                (mentions if actor is not None else orphans).append(mention)
+                    status=m_status, status_cues=status_cues, attribution=attribution,
+                    year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0,
+                ))
+            pending.append((ci, cue, found_mentions))
+    wanted = sorted({ci for ci, _, _ in pending})
+    probs = dict(zip(wanted, model.classifier.predict_proba(
+        [text[candidates[ci][1][0]:candidates[ci][1][1]] for ci in wanted], [ctx.lang] * len(wanted)), strict=True))
+    for ci, cue, found_mentions in pending:
+        p = probs[ci].get(cue.cue.option, 0.0)
+        if p < MIN_PROB and not cue.cue.chip:
+            continue  # a cue that does not name chips needs the classifier's support
+        for mention in found_mentions:
+            mention.prob = p
+            (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
     _attach_orphans(records, orphans)
     _attach_deal_sentences(records, text, bounds, orgs, data)
-    return tuple(_to_option(r, text, ctx.published, model.model_hash) for r in records)
+    return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
 
 
 def _attach_orphans(records: list[_Record], orphans: list[Mention]) -> None:
@@ -768,7 +827,11 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
         if len(hits) != 1:
             continue
         for name, pat in decisive:
-            sm = pat.search(text, s, e)
+            # As for option cues (``_status``): the status word must sit near the deal word, or it
+            # is about something else ("the takeover would make Fujitsu ... at a time when Japan
+            # has not bought any supercomputers").
+            sm = next((m for m in pat.finditer(text, s, e)
+                       if min(abs(m.start() - dm.end()), abs(dm.start() - m.end())) <= _STATUS_REACH), None)
             if sm:
                 proto = hits[0].mentions[0]
                 hits[0].mentions.append(Mention(

@@ -86,7 +86,7 @@ def test_classifier_is_deterministic_and_hashed() -> None:
     model = shipped_model()
     rows = [r for r in load_rows() if r["split"] in PARAMS["splits"]]
     assert model.model_hash == data_hash(rows, PARAMS)
-    probs = model.classifier.predict_proba(["Qualcomm a annoncé qu’il acquérait Arduino.", "Il pleut."])
+    probs = model.classifier.predict_proba(["Qualcomm a annoncé qu’il acquérait Arduino.", "Il pleut."], ["fr", "fr"])
     assert probs[0]["acquire"] > 0.5 > probs[1]["acquire"]
 
 
@@ -136,3 +136,10 @@ def test_seed_details(seed_options: dict[tuple[str, str], Any]) -> None:
     assert amazon.details["time"]["event"] == "2015"
     assert amazon.details["model_hash"] == shipped_model().model_hash
     assert ("build", "Meta") in seed_options
+
+
+def test_calibration_matches_shipped_model() -> None:
+    model = shipped_model()
+    assert model.calibration is not None, "calibration.json is stale: run `make train`"
+    assert model.calibration.model_hash == model.model_hash
+    assert 0.0 < model.calibration(0.01) < model.calibration(0.5) < model.calibration(0.99) < 1.0

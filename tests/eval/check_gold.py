@@ -55,6 +55,11 @@ def number_forms(x, cjk=False):
                 forms.add(f"{int(s):,}")
                 forms.add(f"{int(s):,}".replace(",", "."))
                 forms.add(f"{int(s):,}".replace(",", " "))
+            else:  # grouped with decimals: 2,334.67 / 2.334,67 / 2 334,67
+                grouped = f"{float(s):,.{nd}f}"
+                forms.add(grouped)
+                forms.add(grouped.translate(str.maketrans(",.", ".,")))
+                forms.add(grouped.replace(",", " ").replace(".", ","))
     return {f for f in forms if f not in {"0", "0,0", "0.0"}}
 
 
