@@ -23,7 +23,7 @@ from typing import Any
 
 from spacy.tokens import Doc
 
-from extractors.base import ExtractContext
+from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, shipped_model
@@ -243,7 +243,7 @@ def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = No
         if entry is None and ent.id is not None:
             org = Org(ent.text, ent.canonical, ent.id, frozenset(), ent.start, ent.end)
         orgs.append(org)
-    orgs += _kb_scan(doc.text if text is None else text, [(o.start, o.end) for o in orgs], kb)
+    orgs += _kb_scan(doc_text(doc) if text is None else text, [(o.start, o.end) for o in orgs], kb)
     return sorted(orgs, key=lambda o: o.start)
 
 
@@ -677,7 +677,7 @@ def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
     Parsers sometimes run a title or heading into the next sentence; a blank line always ends one.
     ``text`` is ``doc.text`` if the caller has it already.
     """
-    text = doc.text if text is None else text
+    text = doc_text(doc) if text is None else text
     merged: list[tuple[int, int]] = []
     for s, e in sentence_bounds(doc):
         # A split after no end punctuation and with no line break is a parser slip ("bid for <|Fairchild").
@@ -715,7 +715,7 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
         quotes (``quote == doc.text[start:end]``) and details (see ``docs``/OPTIONS.md).
     """
     data = option_data(ctx.lang)
-    text = doc.text
+    text = doc_text(doc)
     orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
     # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
     if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
