@@ -155,7 +155,7 @@ class RunSettings:
     workers: int = 1
     scheduler: str = ""
     chunk_size: int = 64
-    task_size: int = 8
+    task_size: int = 16
     memory_zone: bool = True
 
 

@@ -25,7 +25,7 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from importlib.metadata import version
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 import spacy
 from spacy.language import Language
@@ -64,6 +64,7 @@ from pipeline.write import (
 )
 
 Outcome = Record | Duplicate | ErrorEntry
+T = TypeVar("T")
 Status = Literal["new", "updated", "unchanged"]
 
 
@@ -217,8 +218,9 @@ def analyse_batch(articles: list[Article], tools: Tools) -> AnalysedBatch:
         # (and the process) does not grow with the number of articles in a long run.
         zone: AbstractContextManager[Any] = nlp.memory_zone() if tools.settings.run.memory_zone else nullcontext()
         with zone:
-            with _Timer(seconds, Stage.NLP):
-                docs = _parse(nlp, [a.text for _, a, _ in group], tools.settings.batch_size)
+            docs = _timed(_parse(nlp, [a.text for _, a, _ in group], tools.settings.batch_size), seconds, Stage.NLP)
+            # Each Doc is extracted from as it comes out of nlp.pipe and then dropped, so only one
+            # nlp.pipe batch of Docs is alive at a time, not the whole chunk.
             for (index, article, guess), doc in zip(group, docs, strict=True):
                 if isinstance(doc, Exception):
                     results[index] = (ErrorEntry(article.source, Stage.NLP.value, Code.NLP_FAILED.value,
@@ -236,18 +238,36 @@ def analyse_batch(articles: list[Article], tools: Tools) -> AnalysedBatch:
     return AnalysedBatch(done, dict(seconds))
 
 
-def _parse(nlp: Language, texts: list[str], batch_size: int) -> list[Doc | Exception]:
-    """Parse texts in one ``nlp.pipe`` batch; if the batch fails, parse one by one to isolate the culprit."""
+def _parse(nlp: Language, texts: list[str], batch_size: int) -> Iterator[Doc | Exception]:
+    """Parse texts with ``nlp.pipe``, yielding each Doc as it is ready.
+
+    If the pipe fails, the texts it has not yielded yet are parsed one by one, so the failure is
+    attributed to its own text and the others still get their Doc.
+    """
+    done = 0
     try:
-        return list(nlp.pipe(texts, batch_size=batch_size))
+        for doc in nlp.pipe(texts, batch_size=batch_size):
+            done += 1
+            yield doc
     except Exception:  # noqa: BLE001 - retried per text below, where the failure is attributed
-        docs: list[Doc | Exception] = []
-        for text in texts:
+        for text in texts[done:]:
             try:
-                docs.append(nlp(text))
+                yield nlp(text)
             except Exception as exc:  # noqa: BLE001
-                docs.append(exc)
-        return docs
+                yield exc
+
+
+def _timed(items: Iterator[T], seconds: dict[str, float], stage: str) -> Iterator[T]:
+    """``items``, with the time spent producing them added to ``seconds[stage]``."""
+    while True:
+        start = time.perf_counter()
+        try:
+            item = next(items)
+        except StopIteration:
+            seconds[stage] += time.perf_counter() - start
+            return
+        seconds[stage] += time.perf_counter() - start
+        yield item
 
 
 def _extract(article: Article, guess: LangGuess, doc: Doc, tools: Tools, seconds: dict[str, float]
@@ -457,7 +477,8 @@ class Finisher:
             payload = {"story_id": match.story_id, **record_to_dict(outcome)}
             return Committed(slot.item_key, slot.input_hash, "record", outcome.article_id,
                              _content_hash(slot), match.story_id, stats, encode_payload(payload),
-                             encode_rows(rows), sig)
+                             encode_rows(rows), sig,
+                             self.stories.keys(sig))
         if isinstance(outcome, Duplicate):
             story = self._chunk_stories.get(outcome.duplicate_of) or self.state.story_of(outcome.duplicate_of)
             rows = {"duplicates": [duplicate_row(outcome)],
@@ -512,9 +533,9 @@ def run_batch(
              else make_engine(settings, tools, analyse_batch, Tools.load_for_worker)) as active, \
             Fetcher(settings.fetch, state) as fetcher:
         state.begin_run()
-        stories = StoryIndex(settings.dedup)
-        for article_id, story_id, data in state.signatures():
-            stories.add(article_id, story_id, data)
+        stories = StoryIndex(settings.dedup, store=state)
+        if settings.dedup.near_duplicates:
+            state.ensure_bands(stories.banding.layout, stories.banding.keys)
         planner = Planner(tools, state, fetcher if settings.fetch.follow_links else None, summary.seconds)
         finisher = Finisher(state, stories)
         sources = fetcher.expand(inputs, settings.limits)
@@ -538,6 +559,7 @@ def run_batch(
             with _Timer(summary.seconds, "commit"):
                 committed = finisher.finish(slots, batch.results)
                 state.commit(committed)
+                stories.committed()
             by_key = {c.item_key: c for c in committed}
             for slot in slots:
                 if slot.stored is not None:

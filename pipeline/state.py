@@ -20,12 +20,13 @@ import json
 import os
 import sqlite3
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Self
 
+from pipeline.dedup import Candidate
 from pipeline.errors import ChipwireError
 
 STATE_FILE = "state.sqlite"
@@ -53,6 +54,10 @@ CREATE TABLE IF NOT EXISTS items (
 CREATE UNIQUE INDEX IF NOT EXISTS items_identity ON items (item_key, input_hash, process_key);
 CREATE INDEX IF NOT EXISTS items_current ON items (item_key) WHERE current = 1;
 CREATE TABLE IF NOT EXISTS signatures (article_id TEXT PRIMARY KEY, story_id TEXT NOT NULL, minhash BLOB NOT NULL);
+-- The near-duplicate index: the LSH band keys of every signature (pipeline.dedup.Banding).
+CREATE TABLE IF NOT EXISTS lsh_bands (key INTEGER NOT NULL, article_id TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS lsh_bands_key ON lsh_bands (key);
+CREATE INDEX IF NOT EXISTS lsh_bands_article ON lsh_bands (article_id);
 CREATE TABLE IF NOT EXISTS http_cache (
     url TEXT PRIMARY KEY, etag TEXT, last_modified TEXT, fetched_at REAL NOT NULL,
     process_key TEXT                         -- the pipeline that processed the feed's items
@@ -96,6 +101,7 @@ class Committed:
     payload: str
     rows: str
     minhash: bytes | None = None
+    bands: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -217,6 +223,38 @@ class StateStore:
         """``(article_id, story_id, minhash bytes)`` of every record clustered so far, oldest first."""
         yield from self._conn.execute("SELECT article_id, story_id, minhash FROM signatures ORDER BY rowid")
 
+    def candidates(self, keys: Sequence[int]) -> list[Candidate]:
+        """Committed records sharing an LSH band key with ``keys`` (the near-duplicate index).
+
+        A candidate's ``order`` is its signature's rowid: the order records were clustered in.
+        """
+        marks = ",".join("?" * len(keys))
+        rows = self._conn.execute(
+            "SELECT article_id, story_id, rowid, minhash FROM signatures WHERE article_id IN "
+            f"(SELECT article_id FROM lsh_bands WHERE key IN ({marks}))", tuple(keys))
+        return [Candidate(*row) for row in rows]
+
+    def ensure_bands(self, layout: str, keys_of: Callable[[bytes], Iterable[int]]) -> None:
+        """Make the band keys of every stored signature follow ``layout``, rebuilding them if not.
+
+        A state written by an earlier chipwire (no band keys) or with other dedup settings (another
+        number of bands) gets its keys recomputed from the stored signatures, once, in one transaction.
+        """
+        found = self._conn.execute("SELECT value FROM meta WHERE key = 'lsh_layout'").fetchone()
+        if found is not None and found[0] == layout:
+            return
+        conn = self._conn
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("DELETE FROM lsh_bands")
+            for article_id, data in conn.execute("SELECT article_id, minhash FROM signatures").fetchall():
+                conn.executemany("INSERT INTO lsh_bands VALUES (?, ?)", [(k, article_id) for k in keys_of(data)])
+            conn.execute("INSERT OR REPLACE INTO meta VALUES ('lsh_layout', ?)", (layout,))
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+
     def commit(self, items: list[Committed]) -> None:
         """Commit one chunk of outcomes in one transaction (all or nothing on a crash)."""
         conn = self._conn
@@ -239,6 +277,9 @@ class StateStore:
                 if item.minhash is not None and item.article_id is not None and item.story_id is not None:
                     conn.execute("INSERT OR REPLACE INTO signatures VALUES (?, ?, ?)",
                                  (item.article_id, item.story_id, item.minhash))
+                    conn.execute("DELETE FROM lsh_bands WHERE article_id = ?", (item.article_id,))
+                    conn.executemany("INSERT INTO lsh_bands VALUES (?, ?)",
+                                     [(key, item.article_id) for key in item.bands])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")

@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from datasketch import MinHash, MinHashLSH
 
 from pipeline.config import DedupSettings, Settings
-from pipeline.dedup import StoryIndex, shingles, signature
+from pipeline.dedup import Banding, Candidate, MemoryBands, StoryIndex, shingles, signature
 from pipeline.run import Tools, run_batch
+from pipeline.state import STATE_FILE
 from tests.conftest import CASES
 
 DATA = yaml.safe_load((CASES / "dedup" / "variants.yaml").read_text(encoding="utf-8"))
@@ -72,3 +76,55 @@ def test_run_keeps_near_duplicates_as_records_in_one_story(tmp_path: Path, setti
     run_batch([later], out, settings, tools=tools)
     records = {r["source"]["id"]: r for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())}
     assert records["late"]["story_id"] == records["orig"]["story_id"]
+
+
+def test_banding_finds_what_datasketch_lsh_finds() -> None:
+    # The index keeps datasketch's bands and rows; its candidates must be MinHashLSH's.
+    texts = [DATA["base"], *(c[k] for c in DATA["cases"] for k in ("a", "b"))]
+    sigs = [signature(t, SETTINGS) for t in texts]
+    banding = Banding.for_settings(SETTINGS)
+    lsh = MinHashLSH(threshold=SETTINGS.threshold, num_perm=SETTINGS.num_perm)
+    bands = MemoryBands()
+    for i, sig in enumerate(sigs):
+        minhash = MinHash(num_perm=SETTINGS.num_perm, seed=1, hashvalues=np.frombuffer(sig, dtype=np.uint64),
+                          scheme="affine32")
+        expected = set(lsh.query(minhash))
+        assert {c.article_id for c in bands.candidates(banding.keys(sig))} == expected
+        lsh.insert(str(i), minhash)
+        bands.add(Candidate(str(i), str(i), i, sig), banding.keys(sig))
+
+
+def test_state_without_band_keys_is_indexed_again(tmp_path: Path, settings: Settings, tools: Tools) -> None:
+    # A state written before band keys were stored, or with another banding: the keys are rebuilt
+    # from the stored signatures, and a later copy still joins the first run's story.
+    case = DATA["cases"][0]
+    first = tmp_path / "first.jsonl"
+    first.write_text(json.dumps({"id": "orig", "text": case["a"]}) + "\n", encoding="utf-8")
+    out = tmp_path / "out"
+    run_batch([first], out, settings, tools=tools)
+    conn = sqlite3.connect(out / STATE_FILE)
+    conn.execute("DELETE FROM lsh_bands")
+    conn.execute("DELETE FROM meta WHERE key = 'lsh_layout'")
+    conn.commit()
+    conn.close()
+    later = tmp_path / "later.jsonl"
+    later.write_text(json.dumps({"id": "late", "text": case["a"] + " Reuter"}) + "\n", encoding="utf-8")
+    run_batch([later], out, settings, tools=tools)
+    records = {r["source"]["id"]: r for r in map(json.loads, (out / "records.jsonl").read_text().splitlines())}
+    assert records["late"]["story_id"] == records["orig"]["article_id"]
+    conn = sqlite3.connect(out / STATE_FILE)
+    assert conn.execute("SELECT count(*) FROM lsh_bands").fetchone()[0] == 2 * Banding.for_settings(settings.dedup).bands
+    conn.close()
+
+
+def test_committed_records_leave_memory() -> None:
+    # With a store, the index holds only the chunk being committed: memory does not grow with the run.
+    bands = MemoryBands()
+    index = StoryIndex(SETTINGS, store=bands)
+    sig = signature(DATA["base"], SETTINGS)
+    index.assign("a", sig)
+    assert index._pending.candidates(index.keys(sig))
+    bands.add(Candidate("a", "a", 1, sig), index.keys(sig))  # what the state's commit does
+    index.committed()
+    assert not index._pending.candidates(index.keys(sig))
+    assert index.assign("b", sig).story_id == "a"

@@ -9,6 +9,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from pipeline.config import Settings
 from pipeline.run import Tools, run_batch
@@ -79,3 +81,28 @@ def test_hostile_input_becomes_a_record_or_one_error(name: str, make: Callable[[
         assert records[0]["published"] is None and records[0]["extra"]["published_raw"] == "2023-02-30"
     # Bounded memory: the largest case (50 MB) costs a few copies of its bytes, not unbounded growth.
     assert resource.getrusage(resource.RUSAGE_SELF).ru_maxrss < 4 * 1024 * 1024  # KiB: under 4 GiB
+
+
+@Language.component("chipwire_test_fails_on_boom")
+def _fails_on_boom(doc: Doc) -> Doc:
+    if "BOOM" in doc.text:
+        raise ValueError("component failed on this text")
+    return doc
+
+
+def test_a_text_spacy_fails_on_is_one_error_and_the_others_are_records(tmp_path: Path, settings: Settings) -> None:
+    # nlp.pipe raises in the middle of a batch: the texts it had not yielded are parsed one by one,
+    # so only the culprit becomes an error.
+    tools = Tools.load(settings)
+    nlp = tools.models.get("de")
+    nlp.add_pipe("chipwire_test_fails_on_boom", last=True)
+    texts = ["Infineon baut in Dresden eine neue Chipfabrik für Leistungshalbleiter.",
+             "BOOM Bosch investiert in Reutlingen weitere Milliarden in Siliziumkarbid.",
+             "GlobalFoundries erweitert sein Werk in Dresden mit Beihilfen des Bundes."]
+    batch = tmp_path / "de.jsonl"
+    batch.write_text("".join(json.dumps({"id": f"de-{i}", "text": t}, ensure_ascii=False) + "\n"
+                             for i, t in enumerate(texts)), encoding="utf-8")
+    summary = run_batch([batch], tmp_path / "out", settings, tools=tools)
+    assert (summary.records, summary.errors) == (2, 1)
+    [error] = [json.loads(x) for x in (tmp_path / "out" / "errors.jsonl").read_text().splitlines()]
+    assert error["source"]["id"] == "de-1" and "spaCy failed" in error["reason"]
