@@ -26,8 +26,6 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from distributed import Client, LocalCluster
-
 from pipeline.config import Settings, load_settings
 from pipeline.engines import DaskEngine, InProcessEngine, ProcessPoolEngine
 from pipeline.run import Tools, analyse_batch, run_batch
@@ -97,8 +95,8 @@ def throughput(n: int, workdir: Path) -> dict[str, Any]:
         workers2, _ = timed_run(batch, two, tools, pool)
     dask_settings = load_settings(run={"engine": "dask", "workers": 2})
     t0 = time.perf_counter()
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client, DaskEngine(dask_settings, analyse_batch, Tools.load_for_worker, client=client) as dask:
+    # The engine starts its own LocalCluster, configured as a `chipwire run --engine dask` would.
+    with DaskEngine(dask_settings, analyse_batch, Tools.load_for_worker) as dask:
         with tempfile.TemporaryDirectory() as out:
             run_batch([REPO / "corpus" / "sample"], Path(out), dask_settings, tools=tools, engine=dask)
         startup_dask = time.perf_counter() - t0

@@ -210,6 +210,7 @@ class DaskEngine:
     """
 
     def __init__(self, settings: Settings, work: Work, load: Loader, client: Client | None = None) -> None:
+        import dask
         from distributed import Client, LocalCluster
 
         self.work, self.task_size = work, settings.run.task_size
@@ -219,8 +220,11 @@ class DaskEngine:
             if settings.run.scheduler:
                 client = Client(settings.run.scheduler)
             else:
-                self._own_cluster = LocalCluster(n_workers=settings.run.workers, threads_per_worker=1,
-                                                 processes=True, dashboard_address=None)
+                # No dashboard, so no use for the workers' statistical profiler, which samples every
+                # worker's stack every 10 ms on the cores the analysis needs.
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    self._own_cluster = LocalCluster(n_workers=settings.run.workers, threads_per_worker=1,
+                                                     processes=True, dashboard_address=None)
                 client = Client(self._own_cluster)
         self.client = client
         self.plugin = ToolsPlugin(settings, load)
