@@ -17,7 +17,7 @@ import regex
 from spacy.tokens import Doc, Span
 
 from extractors.base import ExtractContext, doc_text
-from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
+from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
@@ -59,6 +59,7 @@ class NerData:
     common_noun_endings: tuple[str, ...]
     role_orgs: dict[str, str]
     government_words: frozenset[str]
+    firm_conjunctions: frozenset[str]
 
 
 @cache
@@ -67,7 +68,7 @@ def ner_data(lang: str) -> NerData:
     data = load_section("ner", lang)
     lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names",
              "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
-             "government_words")
+             "government_words", "firm_conjunctions")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -120,6 +121,7 @@ def ner_data(lang: str) -> NerData:
         common_noun_endings=tuple(w.casefold() for w in data.get("common_noun_endings", [])),
         role_orgs={k.casefold(): v for k, v in role_orgs.items()},
         government_words=frozenset(w.casefold() for w in data.get("government_words", [])),
+        firm_conjunctions=frozenset(w.casefold() for w in data.get("firm_conjunctions", [])),
     )
 
 
@@ -292,7 +294,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     if not rules:
         return tuple(out)
     out = _join_adjacent_persons(out, text)
-    out = _with_firm_partners(out, text)
+    out = _with_firm_partners(out, text, data)
     renamed = merge_person_names((i, e.canonical) for i, e in enumerate(out) if e.label == "PERSON")
     out = [replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out)]
     out = [e for i, e in enumerate(out) if i in renamed or not _lone_word_at_start(e, text, bounds)]
@@ -315,16 +317,17 @@ def _lone_word_at_start(ent: Entity, text: str, bounds: list[tuple[int, int]]) -
 
 
 # Partners' firms: "Hambrecht and Quist Inc", "Procter & Gamble Co" (the NER keeps the last name only).
-_FIRM_PARTNER = regex.compile(r"\b(\p{Lu}[\p{L}.]+) (?:and|&) $")
-_LEGAL_END = regex.compile(r"\b(?:Inc|Corp|Co|Ltd|LLC|LP|plc)\.?$")
+# The conjunction is the language's (``firm_conjunctions``).
+_FIRM_PARTNER = regex.compile(r"\b(\p{Lu}[\p{L}.]+) (\S+) $")
 
 
-def _with_firm_partners(entities: list[Entity], text: str) -> list[Entity]:
-    """Extend an unlinked firm name with a legal suffix over a partner named before it ("Hambrecht and")."""
+def _with_firm_partners(entities: list[Entity], text: str, data: NerData) -> list[Entity]:
+    """Extend an unlinked firm name with a legal form over a partner named before it ("Hambrecht and")."""
     out = []
     for ent in entities:
         before = _FIRM_PARTNER.search(text, max(0, ent.start - 40), ent.start)
-        if ent.id is None and ent.label == "ORG" and before and _LEGAL_END.search(ent.text):
+        if (ent.id is None and ent.label == "ORG" and before and before.group(2).casefold() in data.firm_conjunctions
+                and has_legal_form(ent.text)):
             surface = text[before.start():ent.end]
             ent = Entity(surface, "ORG", clean_surface(surface), None, before.start(), ent.end)
         out.append(ent)
@@ -773,9 +776,16 @@ def _stands_alone(text: str, family: Span, end_char: int) -> bool:
     model = regex.match(r"[ \-‐‑]?([\w+]+)", text[family.end_char:end_char])
     if model is None or model.group(1).isdigit():
         return False
-    alone = regex.compile(rf"(?<![\w\-‐‑]){regex.escape(model.group(1))}(?![\w])")
-    family_text = family.text
-    return any(not text[:hit.start()].rstrip(" -‐‑").endswith(family_text) for hit in alone.finditer(text))
+    name, family_text = model.group(1), family.text
+    at = text.find(name)
+    while at >= 0:
+        end = at + len(name)
+        whole = (at == 0 or not (text[at - 1].isalnum() or text[at - 1] in "_-‐‑")) and (
+            end == len(text) or not (text[end].isalnum() or text[end] == "_"))
+        if whole and not text[:at].rstrip(" -‐‑").endswith(family_text):
+            return True
+        at = text.find(name, at + 1)
+    return False
 
 
 def _with_model_numbers(doc: Doc, spans: list[Span], data: NerData,

@@ -229,6 +229,12 @@ def normalize_alias(text: str, *, fold: bool = True) -> str:
     return " ".join(tokens)
 
 
+def has_legal_form(name: str) -> bool:
+    """Whether ``name`` ends with a legal form ("Quist Inc", "Fairchild Co.", "Siemens AG")."""
+    tokens = _NON_WORD.sub(" ", unicodedata.normalize("NFKC", name).casefold()).split()
+    return any(len(tokens) > len(legal) and tuple(tokens[-len(legal):]) == legal for legal in _LEGAL_SUFFIXES)
+
+
 @dataclass(frozen=True)
 class _AliasRef:
     """An alias as indexed: its entry and, for case-sensitive aliases, the exact form."""
