@@ -544,6 +544,15 @@ def _range(text: str, first: _Atom, second: _Atom, lex: _Lexicon) -> _Span | Non
     After a change verb ("est passé de 2 à 3 milliards") the pair is two amounts, not a range:
     the first one is returned alone, with the magnitude and currency it shares with the second.
     """
+    # Most neighbouring numbers of a text cannot form a money range at all; these checks need
+    # no pattern search, so they come first.
+    currency = second.currency or first.currency
+    if currency is None or first.year_like or first.negative or second.negative:
+        return None
+    if first.currency is not None and second.currency is not None and first.currency.code != second.currency.code:
+        return None
+    if first.magnitude is not None and second.magnitude is None:
+        return None
     between = text[first.end:second.start]
     # a qualifier of the second bound ("von gut 6,2 auf knapp 16,6 Milliarden") is not a separator
     cue = lex.qualifier_re.search(between)
@@ -565,13 +574,6 @@ def _range(text: str, first: _Atom, second: _Atom, lex: _Lexicon) -> _Span | Non
         if starter:
             start = first.start - len(window) + starter.start()
     else:
-        return None
-    currency = second.currency or first.currency
-    if currency is None or first.year_like or first.negative or second.negative:
-        return None
-    if first.currency is not None and second.currency is not None and first.currency.code != second.currency.code:
-        return None
-    if first.magnitude is not None and second.magnitude is None:
         return None
     lower = _atom_value(first, second.magnitude, currency)
     upper = _atom_value(second, None, currency)

@@ -8,6 +8,7 @@ answer, and two runs of a batch give the same records.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from itertools import islice
 from typing import Any
 
 import regex
@@ -45,7 +46,8 @@ class LanguageDetector:
         lead is decided on up to ``max_chars`` characters instead.
         """
         sample = text[: self.settings.max_chars]
-        letters = len(_LETTER.findall(sample))
+        # Only whether there are enough letters matters: stop counting there.
+        letters = sum(1 for _ in islice(_LETTER.finditer(sample), self.settings.min_letters))
         if letters == 0:
             return LangGuess(UNDETERMINED, 0.0, "no letters in text")
         if letters < self.settings.min_letters:
@@ -64,6 +66,7 @@ class LanguageDetector:
         """langdetect's ranked candidates for ``sample``, or the reason it has none."""
         try:
             detector = self._factory.create()
+            detector.n_trial = self.settings.trials
             detector.append(sample)
             ranked: list[Any] = detector.get_probabilities()
         except LangDetectException as exc:
