@@ -57,9 +57,11 @@ class NerData:
     determiners: frozenset[str]
     place_words: frozenset[str]
     common_noun_endings: tuple[str, ...]
+    common_nouns: frozenset[str]
     role_orgs: dict[str, str]
     government_words: frozenset[str]
     firm_conjunctions: frozenset[str]
+    site_domains: frozenset[str]
 
 
 @cache
@@ -68,7 +70,7 @@ def ner_data(lang: str) -> NerData:
     data = load_section("ner", lang)
     lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names",
              "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
-             "government_words", "firm_conjunctions")
+             "common_nouns", "government_words", "firm_conjunctions", "site_domains")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -92,6 +94,7 @@ def ner_data(lang: str) -> NerData:
     # Language files extend the shared place names and non-names instead of replacing them.
     locations = {loc.casefold() for loc in [*base.get("locations", []), *data.get("locations", [])]}
     not_names = {w.casefold() for w in [*base.get("not_names", []), *data.get("not_names", [])]}
+    common_nouns = {w.casefold() for w in [*base.get("common_nouns", []), *data.get("common_nouns", [])]}
     given_names = frozenset(data.get("given_names", []))
     places = set(locations)
     if data.get("gazetteer", False):
@@ -119,9 +122,11 @@ def ner_data(lang: str) -> NerData:
         determiners=frozenset(w.casefold() for w in data.get("determiners", [])),
         place_words=frozenset(w.casefold() for w in data.get("place_words", [])),
         common_noun_endings=tuple(w.casefold() for w in data.get("common_noun_endings", [])),
+        common_nouns=frozenset(common_nouns),
         role_orgs={k.casefold(): v for k, v in role_orgs.items()},
         government_words=frozenset(w.casefold() for w in data.get("government_words", [])),
         firm_conjunctions=frozenset(w.casefold() for w in data.get("firm_conjunctions", [])),
+        site_domains=frozenset(w.casefold().lstrip(".") for w in data.get("site_domains", [])),
     )
 
 
@@ -247,11 +252,12 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     text = doc_text(doc)
     out: list[Entity] = []
     rules = settings.rules
-    found = [*doc.ents, *(_titled_persons(doc, data) if rules else [])]
+    found = [*doc.ents, *(_titled_persons(doc, data) + _site_names(doc, data) if rules else [])]
     names: dict[tuple[int, int], str] = {}
     if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
         by_case, names = _capitalised_names(doc, data, found)
         found += by_case
+    terms = _common_term_acronyms(doc) if rules else frozenset()
     models: set[tuple[int, int]] = set()
     if rules and linker is not None:
         found, models = _with_model_numbers(doc, found, data, linker.kb)
@@ -261,7 +267,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             continue
         if rules and ent.text.casefold() in data.not_names:
             continue
-        if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent)):
+        if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)):
             continue
         named = names.get((ent.start, ent.end))
         ent, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
@@ -288,7 +294,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                 continue
         entry = _link(ent.id_, name, label, linker, exact=(ent.start, ent.end) in models)
         if entry is not None:
-            out.append(Entity(surface, entry_label(entry), entry.canonical, entry_id(entry), start, end))
+            # A company is named as it was when the article appeared ("Matsushita" in 1987, not Panasonic).
+            out.append(Entity(surface, entry_label(entry), entry.name_on(ctx.published), entry_id(entry), start, end))
         else:
             out.append(Entity(surface, label, _POSSESSIVE.sub("", name), None, start, end))
     if not rules:
@@ -417,6 +424,43 @@ def _is_noise(ent: Span) -> bool:
     return len(ent) == 1 and ent[0].pos_ in _NOT_NAME_POS
 
 
+def _common_term_acronyms(doc: Doc) -> frozenset[str]:
+    """Acronyms the article introduces for a common noun phrase, in brackets after its lower-case
+    words: "proposta de emenda à Constituição (PEC)", "projeto de decreto legislativo (PDL)". They
+    name kinds of things, not organisations. The initials of the phrase's content words must spell
+    the acronym and the phrase must start in lower case.
+    """
+    found: set[str] = set()
+    if "(" not in doc_text(doc):
+        return frozenset()
+    for bracket in doc[1:-2]:
+        if bracket.text != "(":
+            continue
+        i = bracket.i + 1
+        acronym = doc[i].text
+        if not (doc[i + 1].text == ")" and acronym.isalpha() and acronym.isupper() and len(acronym) >= 2):
+            continue
+        words = [t for t in doc[max(0, i - 1 - 3 * len(acronym)):i - 1] if t.is_alpha and not t.is_stop]
+        phrase = words[-len(acronym):]
+        if (len(phrase) == len(acronym) and phrase[0].is_lower
+                and "".join(t.text[0] for t in phrase).casefold() == acronym.casefold()):
+            found.add(acronym)
+    return frozenset(found)
+
+
+def _names_a_term(ent: Span, terms: frozenset[str], data: NerData) -> bool:
+    """An unlinked entity that is a common term: an acronym the article defines as one, or a phrase
+    followed by such an acronym or a generic one in brackets ("Application Specific Integrated
+    Circuits (ASIC)")."""
+    if ent.text in terms:
+        return True
+    doc = ent.doc
+    k = ent.end
+    if k + 2 < len(doc) and doc[k].text == "(" and doc[k + 2].text == ")":
+        return doc[k + 1].text in terms or doc[k + 1].text.casefold() in data.not_names
+    return False
+
+
 def _in_capitals_line(ent: Span) -> bool:
     """An unlinked entity in an all-capitals line (a wire headline): NER on such text is guesswork."""
     words = [t for t in ent.sent if t.is_alpha and len(t) > 1]
@@ -451,6 +495,28 @@ def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
     return found
 
 
+# A capitalised site name: "Meteo.it", "Boursorama.com", "Yahoo.co.jp" (not in a URL: no slash, no "www.").
+_SITE_NAME = regex.compile(r"\p{Lu}[\p{L}\d]*(?:-[\p{L}\d]+)*((?:\.\p{Ll}{2,4}){1,2})")
+
+
+def _site_names(doc: Doc, data: NerData) -> list[Span]:
+    """Websites named as sources ("Meteo.it comunica", "selon Boursorama.com"): organisations.
+
+    The domain must be one of the language data's ``site_domains`` so that file names
+    ("Rapport.pdf") stay out.
+    """
+    found: list[Span] = []
+    for match in _SITE_NAME.finditer(doc_text(doc)):
+        # One whole token only: a match inside a longer token (a URL) has no token-aligned span.
+        span = doc.char_span(match.start(), match.end(), label="ORG")
+        if span is not None and len(span) == 1 and match.group(1).lstrip(".") in data.site_domains:
+            found.append(span)
+    if not found:
+        return found
+    taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
+    return [span for span in found if span.start not in taken]
+
+
 def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list[Span], dict[tuple[int, int], str]]:
     """Names found by capitalisation, for languages with no statistical NER whose nouns are lower case.
 
@@ -475,6 +541,7 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
     """
     taken = {i for ent in known for i in range(ent.start, ent.end)}
     lower_words = {t.lower_ for t in doc if t.is_lower}
+    terms = _common_term_acronyms(doc)
     found: list[Span] = []
     names: dict[tuple[int, int], str] = {}
     in_runs: set[int] = set()  # words of multi-word names, kept or not ("Estados Unidos")
@@ -482,7 +549,7 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
     while i < len(doc):
         token = doc[i]
         if i in taken or not _name_word(token):
-            if i not in taken and _acronym(token, data):
+            if i not in taken and _acronym(token, data) and token.text not in terms:
                 found.append(Span(doc, i, i + 1, label="ORG"))
             i += 1
             continue
@@ -491,8 +558,10 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
             in_runs.update(range(i, end))
         start = _without_heading_words(doc, i, end, data)
         i = end
-        span = Span(doc, start, end)
         prefix = _ministry_prefix(doc, start, data, taken)
+        if prefix is None:
+            start = _organisation_complement(doc, start, end, data)
+        span = Span(doc, start, end)
         is_org = prefix is not None or any(t.lower_ in data.org_words for t in span)
         if is_org:
             end = _org_list_end(doc, end, data, taken, lower_words)
@@ -508,9 +577,13 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
         elif end - start >= 2:
             if span[0].lower_ in data.place_words or span.text.casefold() in data.places:
                 found.append(Span(doc, start, end, label="LOC"))
+            elif (_sentence_start(doc, start) and span[1:].text.casefold() in data.places
+                    and span[0].text not in data.given_names):
+                # "Interessate Marche, Abruzzo…": the first word is capitalised by its position
+                found.append(Span(doc, start + 1, end, label="LOC"))
             elif is_org:
                 found.append(Span(doc, start, end, label="ORG"))
-            elif not any(_common_noun(t, data) for t in span):
+            elif _person_like(span, data):
                 found.append(Span(doc, start, end, label="PERSON"))
     taken.update(j for ent in found for j in range(ent.start, ent.end))
     found += _abbreviations(doc, found, taken)
@@ -519,18 +592,68 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
 
 
 def _run_end(doc: Doc, i: int, data: NerData, taken: set[int]) -> int:
-    """End of the run of capitalised words from ``i``, name particles allowed between them."""
+    """End of the run of capitalised words from ``i``, name particles allowed between them (one or
+    two: "Caja del Seguro Social", "Fiscalía de la Nación")."""
     end = i + 1
     while end < len(doc) and end not in taken:
         token = doc[end]
         # Inside a name a capitalised stop word is part of it ("Parco Nazionale").
         word = _name_word(token) or (token.is_alpha and token.is_title and len(token) > 3)
-        particle = (token.lower_ in data.name_particles and end + 1 < len(doc) and end + 1 not in taken
-                    and _name_word(doc[end + 1]))
-        if not (word or particle):
+        if word:
+            end += 1
+            continue
+        particles = 0
+        while (end + particles < len(doc) and particles < 2 and end + particles not in taken
+               and doc[end + particles].lower_ in data.name_particles):
+            particles += 1
+        after = end + particles
+        if not (particles and after < len(doc) and after not in taken and _name_word(doc[after])):
             break
-        end += 1
+        end = after + 1
     return end
+
+
+def _organisation_complement(doc: Doc, start: int, end: int, data: NerData) -> int:
+    """Start of the organisation a run names after a particle when its head is no organisation.
+
+    Romance names put the head first: in "Sala Penal Especial de la Corte Suprema", "Presidente del
+    Banco Central" or "Esplanada dos Ministérios" the organisation word after "de" is a complement,
+    so the organisation (if any) starts there and the head is not one.
+    """
+    for j in range(start, end):
+        token = doc[j]
+        if token.lower_ in data.org_words:
+            return start
+        if token.lower_ in data.name_particles:
+            break
+    else:
+        return start
+    for k in range(j + 1, end):
+        if doc[k].lower_ in data.org_words and doc[k - 1].lower_ in data.name_particles:
+            return k
+    return start
+
+
+def _person_like(span: Span, data: NerData) -> bool:
+    """Whether a capitalised run that is no place nor organisation can be a person's name.
+
+    Not when a word is a common noun of the language ("Libertad", "Forças Armadas", "Seguridad
+    Pública"); and a run with a particle inside needs a given name first ("Alexandre de Moraes"):
+    "Ley de Inteligencia", "Venti di Maestrale" or "Bancada do Amazonas" name things, not people.
+    """
+    if any(_common_noun(t, data) for t in span):
+        return False
+    if any(t.lower_ in data.name_particles for t in span[1:-1]):
+        return span[0].text in data.given_names
+    return True
+
+
+def _sentence_start(doc: Doc, i: int) -> bool:
+    """Whether token ``i`` starts a sentence or a line (its capital then says nothing)."""
+    j = i - 1
+    while j >= 0 and doc[j].is_space and "\n" not in doc[j].text:
+        j -= 1
+    return j < 0 or doc[j].text in {".", "!", "?", ":"} or doc[j].is_space or "\n" in doc[j].whitespace_
 
 
 _BULLETS = frozenset({"-", "–", "—", "•", "*", "·"})
@@ -618,8 +741,10 @@ def _ministry_prefix(doc: Doc, start: int, data: NerData, taken: set[int]) -> tu
 
 
 def _common_noun(token: Any, data: NerData) -> bool:
-    """A word with an ending of common nouns and adjectives, never of names ("Educación", "Pública")."""
-    return token.text not in data.given_names and token.lower_.endswith(data.common_noun_endings)
+    """A common noun or adjective capitalised inside a name, never part of a person's name: a listed one
+    ("Asuntos Exteriores", "Forças Armadas") or one with an ending no name has ("Educación", "Pública")."""
+    return token.text not in data.given_names and (
+        token.lower_ in data.common_nouns or token.lower_.endswith(data.common_noun_endings))
 
 
 def _abbreviations(doc: Doc, orgs: list[Span], taken: set[int]) -> list[Span]:
@@ -797,7 +922,7 @@ def _with_model_numbers(doc: Doc, spans: list[Span], data: NerData,
     own, linked only by exact alias (returned token bounds). A family of the same maker just before
     the extended name joins it ("GeForce" + "RTX 5070 Ti").
     """
-    text = doc.text
+    text = doc_text(doc)
     out: list[Span] = []
     extended: set[tuple[int, int]] = set()
     by_end = {span.end: span for span in spans if span.id_}

@@ -68,12 +68,14 @@ ENTRY_KEYS: frozenset[str] = frozenset(
         "maker",
         "sources",
         "note",
+        "former_names",
     }
 )
 _TOP_KEYS: frozenset[str] = frozenset({"entries"})
 _SOURCES: frozenset[str] = frozenset({"eto", "sp500", "curated"})
 _QID = re.compile(r"Q[1-9][0-9]*")
 _KEY = re.compile(r"[a-z0-9]+(?:_[a-z0-9]+)*")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 # ISO 3166-1 alpha-2, plus "EU" (exceptionally reserved) for EU institutions.
 _COUNTRY = re.compile(r"[A-Z]{2}")
 
@@ -148,6 +150,8 @@ class KBEntry:
         parent: Key of the parent organisation, or None.
         maker: Key of the organisation that makes a product (products only).
         sources: Where the entry comes from: ``eto``, ``sp500`` and/or ``curated``.
+        former_names: ``(name, until)`` pairs, oldest first: the name the organisation had before
+            the ISO date ``until`` ("Matsushita Electric Industrial" until 2008-10-01 for Panasonic).
     """
 
     key: str
@@ -162,6 +166,16 @@ class KBEntry:
     parent: str | None = None
     maker: str | None = None
     sources: tuple[str, ...] = ()
+    former_names: tuple[tuple[str, str], ...] = ()
+
+    def name_on(self, date: str | None) -> str:
+        """The name the entry had on ``date`` (ISO 8601, partial allowed): a former name when the
+        date is before its end, else the canonical name (also when the date is unknown)."""
+        if date:
+            for name, until in self.former_names:
+                if date[: len(until)] < until[: len(date)]:
+                    return name
+        return self.canonical
 
     @property
     def ticker(self) -> str | None:
@@ -400,6 +414,7 @@ def _parse_entry(raw: Any, pos: int) -> KBEntry:
         raise _fail(where, "only products have a maker")
     aliases = _str_list(raw.get("aliases"), where, "aliases")
     cs_aliases = _str_list(raw.get("case_sensitive_aliases"), where, "case_sensitive_aliases")
+    former = _former_names(raw.get("former_names"), where)
     # The canonical name is normally an alias too, but not when it is too ambiguous to
     # match on its own (Google Cloud's "N4" machine series vs TSMC's N4 process).
     if not aliases and not cs_aliases:
@@ -417,7 +432,29 @@ def _parse_entry(raw: Any, pos: int) -> KBEntry:
         parent=parent,
         maker=maker,
         sources=sources,
+        former_names=former,
     )
+
+
+def _former_names(raw: Any, where: str) -> tuple[tuple[str, str], ...]:
+    """Validate ``former_names``: a list of ``{name, until}`` with an ISO date, oldest first."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        raise _fail(where, "former_names must be a list of {name, until} mappings")
+    out: list[tuple[str, str]] = []
+    for item in raw:
+        if not isinstance(item, dict) or set(item) != {"name", "until"}:
+            raise _fail(where, "each former name needs exactly 'name' and 'until'")
+        name, until = item["name"], item["until"]
+        if not isinstance(name, str) or not name.strip():
+            raise _fail(where, "a former name must be a non-empty string")
+        if not isinstance(until, str) or not _DATE.fullmatch(until):
+            raise _fail(where, f"'until' must be a quoted ISO date YYYY-MM-DD, got {until!r}")
+        out.append((name.strip(), until))
+    if [u for _, u in out] != sorted(u for _, u in out):
+        raise _fail(where, "former_names must be listed oldest first")
+    return tuple(out)
 
 
 def build_knowledge_base(data: Any, path: Path) -> KnowledgeBase:

@@ -39,7 +39,7 @@ def test_unknown_label_becomes_misc() -> None:
 def test_entity_cases(pair: tuple[str, dict[str, Any]], models: ModelPool) -> None:
     lang, case = pair
     doc = models.get(lang)(case["text"])
-    entities = extract_entities(doc, ExtractContext(lang=lang))
+    entities = extract_entities(doc, ExtractContext(lang=lang, published=case.get("published")))
     found = {(e.text, e.label) for e in entities}
     canonical = {(e.text, e.label): e.canonical for e in entities}
     for text, label, *name in case["expect"]:

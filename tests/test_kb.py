@@ -295,6 +295,10 @@ def test_valid_minimal_entry() -> None:
         (_entry(key="Acme Corp"), "snake_case"),
         (_entry(aliases=[], case_sensitive_aliases=[]), "at least one alias"),
         (_entry(sources=["wikipedia"]), "unknown source"),
+        (_entry(former_names=[{"name": "Old Acme", "until": 1990}]), "ISO date"),
+        (_entry(former_names=[{"name": "Old Acme"}]), "exactly 'name' and 'until'"),
+        (_entry(former_names=[{"name": "B", "until": "2000-01-01"}, {"name": "A", "until": "1990-01-01"}]),
+         "oldest first"),
     ],
 )
 def test_invalid_entries_name_the_entry(entry: dict[str, Any], message: str) -> None:
@@ -336,3 +340,23 @@ def test_bad_file_raises_kberror(tmp_path: Path) -> None:
         parse_kb_file(path)
     with pytest.raises(KBError, match="cannot read"):
         parse_kb_file(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(
+    ("published", "name"),
+    [("1987-03-26T23:52:19", "Matsushita Electric Industrial"), ("2008-09", "Matsushita Electric Industrial"),
+     ("2008-10-01", "Panasonic"), ("2024", "Panasonic"), (None, "Panasonic")],
+)
+def test_name_on_a_date_uses_the_former_name_before_the_change(kb: KnowledgeBase, published: str | None,
+                                                                name: str) -> None:
+    entry = kb.lookup("Matsushita")
+    assert entry is not None and entry.canonical == "Panasonic"
+    assert entry.name_on(published) == name
+
+
+def test_former_names_are_listed_oldest_first_and_read() -> None:
+    kb = _build(_entry(former_names=[{"name": "Acme Works", "until": "1980-01-01"},
+                                     {"name": "Acme Industries", "until": "1999-06-30"}]))
+    entry = kb.get("acme")
+    assert entry is not None
+    assert [entry.name_on(d) for d in ("1975", "1985-05-05", "2001")] == ["Acme Works", "Acme Industries", "Acme"]

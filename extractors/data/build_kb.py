@@ -191,6 +191,8 @@ _HEADER = """\
 #   case_sensitive_aliases
 #                surface forms whose lower-case form is an ordinary word (Apple/apple,
 #                Meta/méta, Arm/arm): case_sensitive: true, the matcher must require exact case
+#   former_names {name, until} pairs, oldest first: the name output for articles dated before
+#                `until` (an ISO date), e.g. Matsushita Electric Industrial for Panasonic before 2008
 #   sources      eto / sp500 / curated
 """
 
@@ -216,6 +218,7 @@ class Draft:
     aliases: list[str] = field(default_factory=list)
     cs_aliases: list[str] = field(default_factory=list)
     drop: set[str] = field(default_factory=set)
+    former_names: list[dict[str, str]] = field(default_factory=list)
     sources: set[str] = field(default_factory=set)
     source_roles: list[str] = field(default_factory=list)
     source_countries: dict[str, str] = field(default_factory=dict)
@@ -386,9 +389,11 @@ class Builder:
             tickers=list(raw.get("tickers") or []),
             parent=raw.get("parent"),
             maker=raw.get("maker"),
-            aliases=[str(a) for a in raw.get("aliases") or []],
+            # A former name is matched like any alias ("Matsushita Electric" in a 1987 article).
+            aliases=[str(a) for a in [*(raw.get("aliases") or []), *(f["name"] for f in raw.get("former_names") or [])]],
             cs_aliases=[str(a) for a in raw.get("case_sensitive_aliases") or []],
             drop={normalize_alias(str(a), fold=False) for a in raw.get("drop_aliases") or []},
+            former_names=list(raw.get("former_names") or []),
             sources={"curated"},
         )
         # YAML 1.1 reads NO (Norway) or ON as booleans: insist on strings.
@@ -489,6 +494,8 @@ class Builder:
             entry["aliases"] = aliases
             if cs_aliases:
                 entry["case_sensitive_aliases"] = cs_aliases
+            if d.former_names:
+                entry["former_names"] = d.former_names
             entry["sources"] = sorted(d.sources)
             out.append(entry)
         return out
