@@ -19,16 +19,16 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import Any, NamedTuple
 
 from spacy.tokens import Doc
 
 from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
-from extractors.option_classifier import Calibration, shipped_model
+from extractors.option_classifier import Calibration, ShippedModel, shipped_model
 from extractors.option_cues import CueMatch, OptionLangData, find_cues, has_chip_term, option_data
-from pipeline.records import Entity, Evidence, Option
+from pipeline.records import Entity, Evidence, Option, Quantity
 
 #: Knowledge-base roles of companies that make chips (or chip tools): they are counterparties of
 #: chip buyers, and their own products are not a "build" option.
@@ -47,9 +47,11 @@ _RUMOUR = frozenset({"anonymous_sources", "analyst", "journalist"})
 _OBJECT_WINDOW = 90
 #: Title mentions count this many times in salience.
 _TITLE_WEIGHT = 3
-#: Below this classifier probability a mention without chip words in its cue or a named
-#: counterparty is dropped (chosen by cross-validation on the train split; see the data README).
-MIN_PROB = 0.05
+#: Below this classifier probability a mention whose cue names no chip and whose counterparties
+#: are no known chip companies is dropped. 0.0 (no filter) was chosen by 5-fold cross-validation
+#: of the extractor itself on the train split (``python -m extractors.data.options.train``):
+#: every threshold from 0.02 up removed only true mentions there; see the data README.
+MIN_PROB = 0.0
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
 _WORD = re.compile(r"\w+(?:[.&'’-]\w+)*", re.UNICODE)
 
@@ -106,6 +108,10 @@ class Mention:
     end: int
     sentence: tuple[int, int]
     prob: float
+    scoped: bool = True
+    #: Kept only because a stronger mention states the same move (:func:`_corroborated`): it adds
+    #: evidence but no status of its own.
+    corroborating: bool = False
 
     @property
     def cp_key(self) -> frozenset[str]:
@@ -358,6 +364,20 @@ def _first_after_marker(orgs: Sequence[Org], markers: re.Pattern[str] | None, te
     return None
 
 
+class _Found(NamedTuple):
+    """Arguments an option cue found: actor, via_coref, counterparties (org, role), unnamed target.
+
+    ``scoped`` is False when nothing in the sentence ties the move to chips: such a finding is
+    kept only when the article ties the same move to chips elsewhere (:func:`_corroborated`).
+    """
+
+    actor: Org | None
+    via: bool
+    cps: list[tuple[Org, str]]
+    unnamed: bool
+    scoped: bool = True
+
+
 @dataclass
 class _SentenceCtx:
     text: str
@@ -370,6 +390,7 @@ class _SentenceCtx:
     anaphor: bool
     data: OptionLangData
     examples_at: int | None  # offset of an examples marker in the clause
+    percentages: Sequence[Quantity] = ()  # the article's percentages
 
 
 def _coref(ctx: _SentenceCtx, *, allow_chipmaker: bool) -> Org | None:
@@ -409,7 +430,20 @@ def _object(orgs: Sequence[Org], text: str, b: int, limit: int, max_words: int,
     return None
 
 
-def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+def _ends_with(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
+    """True when a match of ``pat`` ends where ``text[a:b]`` ends (a cue that holds a marker)."""
+    return bool(pat and any(m.end() == b for m in pat.finditer(text, a, b)))
+
+
+def _control_stake(a: int, b: int, ctx: _SentenceCtx) -> bool:
+    """True when a stake cue names more than half of the capital: that is control, an acquisition.
+
+    The percentages are the quantities extractor's (its language data knows "pct", "Prozent"...).
+    """
+    return any(a <= q.start and q.end <= b and q.unit == "percent" and q.value > 50 for q in ctx.percentages)
+
+
+def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     """Acquirer and target around an acquisition cue: [(actor, via_coref, counterparties, unnamed)]."""
     text, data = ctx.text, ctx.data
     # Actors are looked for in the clause first, then in the sentence (appositions between
@@ -429,6 +463,8 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org
             actor = _object(ctx.sent_orgs, text, target.end, window_end, 8, data.pattern("recipient_markers"))
     elif form == "noun":
         target_pat = data.pattern("target_markers")
+        if _ends_with(target_pat, text, a, b):
+            target_pat = None  # the cue holds its marker ("take control of", "controlling interest in")
         target = _object(ctx.sent_orgs, text, b, window_end, 4, target_pat)
         if target is None:
             # The agent may come first: "a proposed takeover by Fujitsu of Fairchild".
@@ -469,13 +505,16 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org
         via = actor is not None
     if target is not None and actor is not None and target.canonical == actor.canonical:
         return []
-    if not _is_chip_target(target, ctx):
+    scoped = _is_chip_target(target, ctx)
+    if not scoped and target is None:
         return []
     if target is None and not unnamed:
         # No object: the mention can only add evidence and status to a record found elsewhere.
-        return [(None, False, [], False)]
+        return [_Found(None, False, [], False)]
     cps = [(target, "target")] if target is not None else []
-    return [(actor, via, cps, target is None)]
+    # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
+    # unscoped: it counts only where the article ties the same deal to chips elsewhere.
+    return [_Found(actor, via, cps, target is None, scoped)]
 
 
 def _examples(ctx: _SentenceCtx, a: int) -> list[Org]:
@@ -489,10 +528,10 @@ def _examples(ctx: _SentenceCtx, a: int) -> list[Org]:
     return [o for o in listed if not any((kb.get(p) or o).canonical == o.canonical for p in parents)]
 
 
-def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     examples = _examples(ctx, a)
     if examples:
-        return [(o, False, [], False) for o in examples]
+        return [_Found(o, False, [], False) for o in examples]
     skip = {id(o) for o in ctx.orgs if ctx.examples_at is not None and o.start >= ctx.examples_at}
     parties = [o for o in ctx.orgs if id(o) not in skip]
     before = [o for o in parties if o.end <= a]
@@ -511,13 +550,15 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org |
     partner = _first_after_marker([o for o in ctx.orgs if o.chipmaker], ctx.data.pattern("with_markers"),
                                   ctx.text, ctx.clause[0], ctx.clause[1])
     cps = [(partner, "design_partner")] if partner is not None else []
-    return [(actor, via, cps, False)]
+    return [_Found(actor, via, cps, False)]
 
 
-def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
-    parties = list(ctx.orgs)
-    if not parties and ctx.prev_orgs:
-        parties = list(ctx.prev_orgs)
+def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    if cue.cue.subtype == "investment" and _control_stake(a, b, ctx):
+        return []  # "bought 80 pct of Fairchild": control is an acquisition (OPTIONS.md)
+    # The clause's parties; a clause without any ("La firme s'est associée à deux géants : Intel
+    # et MediaTek") takes the sentence's, then the previous sentence's.
+    parties = list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
     buyers = [o for o in parties if not o.chipmaker]
     actor = _nearest(buyers, a) if buyers else None
     via = False
@@ -543,11 +584,11 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[tuple[Org
     if not (actor.roles & CHIP_ROLES or any(o.roles & CHIP_ROLES for o, _ in cps)
             or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)):
         return []
-    return [(actor, via, cps, False)]
+    return [_Found(actor, via, cps, False)]
 
 
 def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
-               ) -> list[tuple[Org | None, bool, list[tuple[Org, str]], bool]]:
+               ) -> list[_Found]:
     buyers = [o for o in ctx.orgs if not o.chipmaker]
     before = [o for o in buyers if o.end <= a]
     actor = before[-1] if before else None
@@ -568,7 +609,7 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     cps = [(o, "new_supplier") for o in makers]
     if not cps and not has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data):
         return []
-    return [(actor, via, cps, False)]
+    return [_Found(actor, via, cps, False)]
 
 
 _ARGUMENTS = {"acquire": _acquire, "build": _build, "partner": _partner, "diversify": _diversify}
@@ -593,7 +634,7 @@ def _merge_status(mentions: Sequence[Mention]) -> str:
     An abandonment or denial wins, except over a later mention that shows work under way or done
     (a scrapped first chip followed by "is now working on a new one").
     """
-    ordered = sorted(mentions, key=lambda m: m.start)
+    ordered = sorted([m for m in mentions if not m.corroborating] or mentions, key=lambda m: m.start)
     for i, m in enumerate(ordered):
         if m.status in _OFF and not any(n.status in ("in_progress", "completed") for n in ordered[i + 1:]):
             return m.status
@@ -714,6 +755,17 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
         Option records with canonical actor and counterparty names, merged status, evidence
         quotes (``quote == doc.text[start:end]``) and details (see ``docs``/OPTIONS.md).
     """
+    return detect_options(doc, ctx, model=shipped_model())
+
+
+def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
+                   min_prob: float = MIN_PROB) -> tuple[Option, ...]:
+    """:func:`extract_options` with the classifier and its threshold given.
+
+    ``extractors/data/options/train.py`` measures the extractor through this function with
+    classifiers fitted on cross-validation folds, so that its figures are the pipeline's own
+    decisions (article scope, arguments, knowledge-base roles), not an approximation of them.
+    """
     data = option_data(ctx.lang)
     text = doc_text(doc)
     orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
@@ -722,8 +774,8 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
         return ()
     salient = salient_org(orgs, ctx.body_start)
     pub_year = _published_year(ctx.published)
-    model = shipped_model()
     bounds = sentences(doc, text=text)
+    percentages = [q for q in ctx.found.get("quantities", ()) if q.unit == "percent"]
     anaphora = data.pattern("anaphora")
     examples = data.pattern("examples")
     background_pat = data.pattern("background")
@@ -753,7 +805,7 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
                 text=text, sent=(s, e), clause=clause,
                 orgs=[o for o in sent_orgs if clause[0] <= o.start < clause[1]],
                 sent_orgs=sent_orgs, prev_orgs=prev_orgs, salient=salient, anaphor=anaphor, data=data,
-                examples_at=clause[0] + ex.start() if ex else None,
+                examples_at=clause[0] + ex.start() if ex else None, percentages=percentages,
             )
             found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
@@ -766,7 +818,7 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
                 year is not None and pub_year is not None and int(year) < pub_year)
             attribution = _attribution(text, (s, e), data)
             found_mentions: list[Mention] = []
-            for actor, via, cps, _unnamed in found:
+            for actor, via, cps, unnamed, scoped in found:
                 m_status = status
                 is_example = cue.cue.option == "build" and actor is not None and sctx.examples_at is not None and actor.start >= sctx.examples_at
                 bg = background or is_example
@@ -775,25 +827,74 @@ def extract_options(doc: Doc, ctx: ExtractContext) -> tuple[Option, ...]:
                     m_status = "completed"  # a precedent dated in a past year is done
                 found_mentions.append(Mention(
                     option=cue.cue.option, subtype=cue.cue.subtype, actor=actor, via_coref=via,
-                    counterparties=cps, unnamed_target=_unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
+                    counterparties=cps, unnamed_target=unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
                     status=m_status, status_cues=status_cues, attribution=attribution,
-                    year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0,
+                    year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
                 ))
             pending.append((ci, cue, found_mentions))
     wanted = sorted({ci for ci, _, _ in pending})
     probs = dict(zip(wanted, model.classifier.predict_proba(
         [text[candidates[ci][1][0]:candidates[ci][1][1]] for ci in wanted], [ctx.lang] * len(wanted)), strict=True))
+    kept: list[Mention] = []
+    weak: list[Mention] = []
     for ci, cue, found_mentions in pending:
         p = probs[ci].get(cue.cue.option, 0.0)
-        if p < MIN_PROB and not cue.cue.chip:
-            continue  # a cue that does not name chips needs the classifier's support
         for mention in found_mentions:
             mention.prob = p
-            (mentions if mention.actor is not None else orphans).append(mention)
+            # A cue that names no chip and no chip company needs the classifier's support, and a
+            # move the sentence does not tie to chips needs the article to tie it elsewhere.
+            supported = mention.scoped and (p >= min_prob or cue.cue.chip or _chip_counterparty(mention))
+            (kept if supported else weak).append(mention)
+    strong = list(kept)
+    for mention in weak:
+        if _corroborated(mention, strong):
+            mention.corroborating = True
+            kept.append(mention)
+    kept = [m for m in kept if not _diversify_instead(m, kept)]
+    for mention in sorted(kept, key=lambda m: m.start):
+        (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
     _attach_orphans(records, orphans)
     _attach_deal_sentences(records, text, bounds, orgs, data)
     return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+def _diversify_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
+    """True for a partner mention whose sentence turns the same actor to the same chipmakers.
+
+    OPTIONS.md: buying from a new vendor is ``diversify`` only ("Tesla, which worked with TSMC at
+    7nm, is said to turn to Samsung"): a partner cue there names the new supplier (and the old).
+    """
+    if mention.option != "partner" or mention.actor is None:
+        return False
+    for d in kept:
+        if d.option == "diversify" and d.sentence == mention.sentence and d.actor is not None \
+                and d.actor.canonical == mention.actor.canonical:
+            # A partner who is only the supplier moved away from stays an option of its own
+            # ("une collaboration plus étroite avec ... NVIDIA, et la diversification au-delà de NVIDIA").
+            suppliers = d.cp_key | ({d.dominant.canonical} if d.dominant is not None else set())
+            if mention.cp_key & d.cp_key and mention.cp_key <= suppliers:
+                return True
+    return False
+
+
+def _corroborated(mention: Mention, kept: Sequence[Mention]) -> bool:
+    """True when a kept mention states the same move: same option, actor and a named counterparty.
+
+    An article that has tied a deal to chips once ("le rachat d'Arduino par Qualcomm ... un géant
+    du semi-conducteur") need not do so again in every sentence that restates it.
+    """
+    if not mention.cp_key:
+        return False
+    # Same option and a shared named counterparty; the actor too when the mention has one (an
+    # orphan such as "Racheter Arduino" joins its record later, see ``_attach_orphans``).
+    return any(k.option == mention.option and k.actor is not None and k.cp_key & mention.cp_key
+               and (mention.actor is None or k.actor.canonical == mention.actor.canonical) for k in kept)
+
+
+def _chip_counterparty(mention: Mention) -> bool:
+    """True when the knowledge base knows a counterparty of the mention as a chip company."""
+    return any(org.roles & CHIP_ROLES for org, _ in mention.counterparties)
 
 
 def _attach_orphans(records: list[_Record], orphans: list[Mention]) -> None:

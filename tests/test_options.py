@@ -12,6 +12,7 @@ from spacy.language import Language
 from extractors.base import ExtractContext
 from extractors.entities import extract_entities
 from extractors.langdata import LangDataError
+from extractors.money import extract_quantities
 from extractors.option_classifier import PARAMS, data_hash, load_rows, shipped_model
 from extractors.option_cues import OPTIONS, STATUSES, _parse_cue, find_cues, option_data, option_languages
 from extractors.options import extract_options
@@ -31,7 +32,8 @@ REQUIRED_LANGUAGES = {"en", "fr", "de", "es", "zh"}
 def test_option_cases(lang_case: tuple[str, dict[str, Any]], blank: Callable[[str], Language]) -> None:
     lang, case = lang_case
     doc = blank(lang)(case["text"])
-    found = extract_options(doc, ExtractContext(lang=lang))
+    # As in a run, the quantities extractor runs first (stakes are read from its percentages).
+    found = extract_options(doc, ExtractContext(lang=lang, found={"quantities": extract_quantities(doc, lang=lang)}))
     assert sorted((o.option, o.actor) for o in found) == sorted((e["option"], e["actor"]) for e in case["expected"])
     by_key = {(o.option, o.actor): o for o in found}
     for exp in case["expected"]:

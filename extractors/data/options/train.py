@@ -7,25 +7,37 @@ Usage (from the repository root)::
 
 Cross-validation is grouped by article (5 folds, ``GroupKFold`` has no randomness), so sentences of
 one article never sit on both sides. Systems compared, sentence level, micro-averaged over the four
-options: the cues alone (with and without the chip-word condition), the classifier alone, and the cues
-filtered by the classifier at several thresholds. The shipped model needs no artefact: it is refitted
-from the data at load time (:func:`extractors.option_classifier.shipped_model`); its hash is printed.
+options: the cues alone (with and without the chip-word condition), the classifier alone, the cues
+filtered by the classifier at several thresholds, and the **extractor itself**
+(:func:`extractors.options.detect_options` run on each article with the fold's classifier). For the
+extractor, each article is rebuilt from its labelled sentences (in order, one paragraph each) and
+parsed by the run's own spaCy pipelines and entities extractor, so the chip scope, the arguments and
+the knowledge-base roles are decided as in a run; a sentence is predicted to state an option when a
+record of that option has evidence in it. The shipped model needs no artefact: it is refitted from
+the data at load time (:func:`extractors.option_classifier.shipped_model`); its hash is printed.
 """
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable, Sequence
-from itertools import pairwise
+from dataclasses import dataclass
+from itertools import groupby, pairwise
 from typing import Any
 
 import numpy as np
+from sklearn.model_selection import GroupKFold
+from spacy.tokens import Doc
 
+from extractors.base import ExtractContext, remember_text
+from extractors.entities import extract_entities
+from extractors.money import extract_quantities
 from extractors.option_classifier import (
     CALIBRATION_PATH,
     PARAMS,
     Calibration,
     OptionClassifier,
+    ShippedModel,
     cue_mask,
     fit_calibration,
     load_rows,
@@ -33,12 +45,16 @@ from extractors.option_classifier import (
     shipped_model,
 )
 from extractors.option_cues import OPTIONS, find_cues, option_data, sentence_cue_labels
+from extractors.options import MIN_PROB, detect_options
+from pipeline.config import load_settings
+from pipeline.nlp import ModelPool
 
 THRESHOLDS = (0.02, 0.05, 0.1, 0.2, 0.3, 0.5)
 RULE_THRESHOLDS = (0.05, 0.2, 0.3, 0.4, 0.5, 0.6)
-#: The extractor's own rule (``extractors.options.MIN_PROB``): a cue naming chips stands alone,
-#: another cue needs the classifier's support.
-EXTRACTOR_RULE = "cues+chip, non-chip cue needs clf>=0.05"
+#: Classifier thresholds (``extractors.options.MIN_PROB``) the extractor itself is run with.
+EXTRACTOR_THRESHOLDS = tuple(sorted({0.0, 0.02, 0.05, 0.1, 0.2, MIN_PROB}))
+#: The shipped system: the extractor with its own threshold.
+EXTRACTOR_RULE = f"extractor, clf>={MIN_PROB}"
 BINS = (0.0, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9, 1.0)
 
 
@@ -61,8 +77,12 @@ def _score(rows: Sequence[dict[str, Any]], preds: Sequence[set[str]], only: str 
     return {"P": p, "R": r, "F1": f, "hard_neg_flagged": hard_fp / hard if hard else 0.0}
 
 
-def systems(rows: Sequence[dict[str, Any]], probs: Sequence[dict[str, float]]) -> dict[str, list[set[str]]]:
-    """Predictions of every compared system for ``rows`` given the classifier's ``probs``."""
+def systems(rows: Sequence[dict[str, Any]], probs: Sequence[dict[str, float]],
+            extractor: dict[str, list[set[str]]] | None = None) -> dict[str, list[set[str]]]:
+    """Predictions of every compared system for ``rows`` given the classifier's ``probs``.
+
+    ``extractor`` adds the extractor's own predictions (system name -> one set per row).
+    """
     raw = [_raw_cues(r["text"], r["lang"]) for r in rows]
     chip = [sentence_cue_labels(r["text"], r["lang"]) for r in rows]
     out: dict[str, list[set[str]]] = {"cues": raw, "cues+chip": chip}
@@ -77,6 +97,93 @@ def systems(rows: Sequence[dict[str, Any]], probs: Sequence[dict[str, float]]) -
             (c & {o for o in OPTIONS if p[o] >= t}) | (c & k) for c, k, p in zip(chip, chip_cue, probs, strict=True)]
     out["cues+chip OR clf>=0.5"] = [c | {o for o in OPTIONS if p[o] >= 0.5} for c, p in zip(chip, probs, strict=True)]
     out["cues OR clf>=0.8"] = [c | {o for o in OPTIONS if p[o] >= 0.8} for c, p in zip(raw, probs, strict=True)]
+    out.update(extractor or {})
+    return out
+
+
+# ---------------------------------------------------------------------------------------------
+# The extractor itself, on articles rebuilt from the labelled sentences
+
+
+@dataclass(frozen=True)
+class RebuiltArticle:
+    """An article rebuilt from its labelled sentences, parsed as a run parses it."""
+
+    article_id: str
+    rows: tuple[dict[str, Any], ...]
+    spans: tuple[tuple[int, int], ...]  # each row's sentence in ``doc``'s text
+    doc: Doc
+    ctx: ExtractContext
+
+
+def _sentence_number(row: dict[str, Any]) -> int:
+    return int(row["id"].rsplit("#", 1)[1])
+
+
+def rebuild_articles(rows: Sequence[dict[str, Any]]) -> dict[str, RebuiltArticle]:
+    """Each article of ``rows`` as one text (its sentences in order, one paragraph each), parsed.
+
+    The run's spaCy pipelines (statistical for en/fr, blank elsewhere) and entities extractor are
+    used, so that the extractor sees the organisations a run would give it.
+    """
+    pool = ModelPool(load_settings())
+    out: dict[str, RebuiltArticle] = {}
+    ordered = sorted(rows, key=lambda r: (r["article_id"], _sentence_number(r)))
+    for article_id, group in groupby(ordered, key=lambda r: r["article_id"]):
+        members = tuple(group)
+        spans: list[tuple[int, int]] = []
+        pos = 0
+        for row in members:
+            spans.append((pos, pos + len(row["text"])))
+            pos += len(row["text"]) + 2
+        text = "\n\n".join(row["text"] for row in members)
+        lang = members[0]["lang"]
+        doc = pool.get(lang)(text)
+        remember_text(doc, text)
+        entities = extract_entities(doc, ExtractContext(lang=lang))
+        out[article_id] = RebuiltArticle(article_id, members, tuple(spans), doc,
+                                         ExtractContext(lang=lang, found={"entities": entities,
+                                                                          "quantities": extract_quantities(doc, lang=lang)}))
+    return out
+
+
+def extractor_labels(article: RebuiltArticle, model: ShippedModel, min_prob: float) -> dict[str, set[str]]:
+    """Options the extractor finds in each sentence of ``article`` (row id -> options)."""
+    found: dict[str, set[str]] = {row["id"]: set() for row in article.rows}
+    for option in detect_options(article.doc, article.ctx, model=model, min_prob=min_prob):
+        for ev in option.evidence:
+            for row, (s, e) in zip(article.rows, article.spans, strict=True):
+                if s <= ev.start < e:
+                    found[row["id"]].add(option.option)
+    return found
+
+
+def extractor_systems(rows: Sequence[dict[str, Any]], articles: dict[str, RebuiltArticle],
+                      models: dict[str, ShippedModel]) -> dict[str, list[set[str]]]:
+    """The extractor's predictions for ``rows`` at each threshold (``models``: article id -> classifier)."""
+    out: dict[str, list[set[str]]] = {}
+    for t in EXTRACTOR_THRESHOLDS:
+        found: dict[str, set[str]] = {}
+        for article_id in sorted({r["article_id"] for r in rows}):
+            found.update(extractor_labels(articles[article_id], models[article_id], t))
+        out[f"extractor, clf>={t}"] = [found[r["id"]] for r in rows]
+    return out
+
+
+def _as_model(clf: OptionClassifier, name: str, n: int) -> ShippedModel:
+    return ShippedModel(clf, name, n, None)
+
+
+def fold_models(rows: Sequence[dict[str, Any]], folds: int = 5) -> dict[str, ShippedModel]:
+    """For each article of ``rows``, the classifier fitted on the other folds (as ``out_of_fold``)."""
+    out: dict[str, ShippedModel] = {}
+    groups = [r["article_id"] for r in rows]
+    for k, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=folds).split(rows, groups=groups)):
+        train = [rows[i] for i in train_idx]
+        clf = OptionClassifier(PARAMS).fit([r["text"] for r in train], [r["labels"] for r in train],
+                                           [r["lang"] for r in train])
+        model = _as_model(clf, f"fold-{k}", len(train))
+        out.update({rows[i]["article_id"]: model for i in test_idx})
     return out
 
 
@@ -89,11 +196,12 @@ def _dicts(matrix: np.ndarray) -> list[dict[str, float]]:
     return [{o: float(p) for o, p in zip(OPTIONS, row, strict=True)} for row in matrix]
 
 
-def _table(title: str, rows: Sequence[dict[str, Any]], probs: Sequence[dict[str, float]]) -> None:
+def _table(title: str, rows: Sequence[dict[str, Any]], probs: Sequence[dict[str, float]],
+           extractor: dict[str, list[set[str]]]) -> None:
     print(f"\n{title}: {len(rows)} sentences, {sum(bool(r['labels']) for r in rows)} positive, "
           f"{sum(r['hard_negative'] for r in rows)} hard negatives")
     print(f"{'system':42} {'P':>6} {'R':>6} {'F1':>6} {'hard-neg flagged':>17}")
-    preds = systems(rows, probs)
+    preds = systems(rows, probs, extractor)
     for name, pred in preds.items():
         s = _score(rows, pred)
         print(f"{name:42} {s['P']:6.3f} {s['R']:6.3f} {s['F1']:6.3f} {s['hard_neg_flagged']:17.3f}")
@@ -134,7 +242,9 @@ def main() -> None:
     rows = load_rows()
     train = [r for r in rows if r["split"] == "train"]
     oof = out_of_fold(train, PARAMS)
-    _table("5-fold CV on the train split (grouped by article)", train, _dicts(oof))
+    articles = rebuild_articles(rows)
+    cv_extractor = extractor_systems(train, articles, fold_models(train))
+    _table("5-fold CV on the train split (grouped by article)", train, _dicts(oof), cv_extractor)
     train_labels = np.array([[o in r["labels"] for o in OPTIONS] for r in train])
     train_mask = cue_mask(train)
     calibration = Calibration.fit(oof[train_mask], train_labels[train_mask], "train-only")
@@ -143,7 +253,9 @@ def main() -> None:
         clf = OptionClassifier(PARAMS).fit([r["text"] for r in train], [r["labels"] for r in train],
                                            [r["lang"] for r in train])
         probs = clf.predict_matrix([r["text"] for r in test], [r["lang"] for r in test])
-        _table("test split (classifier fitted on train only)", test, _dicts(probs))
+        train_model = _as_model(clf, "train-only", len(train))
+        test_extractor = extractor_systems(test, articles, {r["article_id"]: train_model for r in test})
+        _table("test split (classifier fitted on train only)", test, _dicts(probs), test_extractor)
         labels = np.array([[o in r["labels"] for o in OPTIONS] for r in test])
         mask = cue_mask(test)
         print(f"\nreliability on the test split, Platt calibration fitted on the train split's out-of-fold "
