@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,8 +66,14 @@ def bare_pipe(batch: Path, tools: Tools, languages: dict[str, list[str]]) -> flo
     return time.perf_counter() - t0
 
 
-def throughput(n: int, workdir: Path) -> dict[str, Any]:
-    """Full vs bare, 1 vs 2 workers, Dask with 2 workers; warm models everywhere."""
+def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
+    """Full vs bare, 1 vs 2 workers, Dask with 2 workers; warm models everywhere.
+
+    The four measurements are interleaved, ``rounds`` times (bare, 1 worker, pool, Dask; again):
+    this machine's speed drifts by 10 % or more over minutes, which one run of each, minutes
+    apart, would read as a difference between engines. Ratios are taken within a round and the
+    median round is reported, with every round's figures beside it.
+    """
     batch = workdir / f"batch-{n}.jsonl"
     words = make_batch(n, batch)
     settings = load_settings()
@@ -81,9 +88,8 @@ def throughput(n: int, workdir: Path) -> dict[str, Any]:
         languages[rec["language"]].append(rec["text"])
     for lang in languages:
         tools.models.get(lang)
-    bare = bare_pipe(batch, tools, languages)
-    full, summary = timed_run(batch, settings, tools, InProcessEngine(tools, analyse_batch))
     two = load_settings(run={"workers": 2})
+    dask_settings = load_settings(run={"engine": "dask", "workers": 2})
     t0 = time.perf_counter()
     with ProcessPoolEngine(two, 2, analyse_batch, Tools.load_for_worker) as pool:
         # Workers load the statistical pipelines when they start and the blank ones on first
@@ -92,24 +98,33 @@ def throughput(n: int, workdir: Path) -> dict[str, Any]:
             run_batch([REPO / "corpus" / "sample"], Path(out), two, tools=tools, engine=pool)
         startup_local = time.perf_counter() - t0
         timed_run(batch, two, tools, pool)
-        workers2, _ = timed_run(batch, two, tools, pool)
-    dask_settings = load_settings(run={"engine": "dask", "workers": 2})
-    t0 = time.perf_counter()
-    # The engine starts its own LocalCluster, configured as a `chipwire run --engine dask` would.
-    with DaskEngine(dask_settings, analyse_batch, Tools.load_for_worker) as dask:
-        with tempfile.TemporaryDirectory() as out:
-            run_batch([REPO / "corpus" / "sample"], Path(out), dask_settings, tools=tools, engine=dask)
-        startup_dask = time.perf_counter() - t0
-        timed_run(batch, dask_settings, tools, dask)
-        dask_s, _ = timed_run(batch, dask_settings, tools, dask)
+        t0 = time.perf_counter()
+        # The engine starts its own LocalCluster, configured as a `chipwire run --engine dask` would.
+        with DaskEngine(dask_settings, analyse_batch, Tools.load_for_worker) as dask:
+            with tempfile.TemporaryDirectory() as out:
+                run_batch([REPO / "corpus" / "sample"], Path(out), dask_settings, tools=tools, engine=dask)
+            startup_dask = time.perf_counter() - t0
+            timed_run(batch, dask_settings, tools, dask)
+            runs = []
+            for _ in range(rounds):
+                bare = bare_pipe(batch, tools, languages)
+                full, summary = timed_run(batch, settings, tools, InProcessEngine(tools, analyse_batch))
+                workers2, _ = timed_run(batch, two, tools, pool)
+                dask_s, _ = timed_run(batch, dask_settings, tools, dask)
+                runs.append({"bare_s": round(bare, 2), "workers1_s": round(full, 2), "workers2_s": round(workers2, 2),
+                             "dask2_s": round(dask_s, 2), "full_vs_bare": round(bare / full, 3),
+                             "speedup_2_workers": round(full / workers2, 3),
+                             "dask_vs_workers2": round(dask_s / workers2, 3),
+                             "seconds_by_stage_1_worker": summary["seconds_by_stage"]})
+    middle = {key: statistics.median(r[key] for r in runs)
+              for key in ("full_vs_bare", "speedup_2_workers", "dask_vs_workers2", "bare_s", "workers1_s")}
     return {
         "articles": n, "words": words, "records": warm.records, "near_duplicates": summary["near_duplicates"],
-        "bare_nlp_pipe_words_per_s": round(words / bare), "full_words_per_s": round(words / full),
-        "full_vs_bare": round(bare / full, 3),
-        "workers1_s": round(full, 2), "workers2_s": round(workers2, 2), "speedup_2_workers": round(full / workers2, 3),
-        "dask2_s": round(dask_s, 2), "dask_vs_workers2": round(dask_s / workers2, 3),
+        "rounds": rounds, "median": middle,
+        "bare_nlp_pipe_words_per_s": round(words / middle["bare_s"]),
+        "full_words_per_s": round(words / middle["workers1_s"]),
         "startup_workers2_s": round(startup_local, 1), "startup_dask2_s": round(startup_dask, 1),
-        "seconds_by_stage_1_worker": summary["seconds_by_stage"],
+        "per_round": runs,
     }
 
 
@@ -133,11 +148,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--throughput", type=int, nargs="*", default=[1000], help="batch sizes to time")
     parser.add_argument("--memory", type=int, nargs="*", default=[1000, 10000], help="batch sizes for peak RSS")
+    parser.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the throughput figures")
     args = parser.parse_args()
     result: dict[str, Any] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        result["throughput"] = [throughput(n, work) for n in args.throughput]
+        result["throughput"] = [throughput(n, work, args.rounds) for n in args.throughput]
         result["memory"] = [peak_memory(n, work) for n in args.memory]
     if len(result["memory"]) >= 2:
         first, last = result["memory"][0], result["memory"][-1]
