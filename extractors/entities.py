@@ -13,7 +13,10 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import regex
+from spacy.attrs import LOWER, ORTH
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from extractors.base import ExtractContext, doc_text
@@ -431,12 +434,14 @@ def _common_term_acronyms(doc: Doc) -> frozenset[str]:
     the acronym and the phrase must start in lower case.
     """
     found: set[str] = set()
-    if "(" not in doc_text(doc):
-        return frozenset()
-    for bracket in doc[1:-2]:
-        if bracket.text != "(":
+    text = doc_text(doc)
+    at = text.find("(")
+    while at != -1:
+        bracket = doc.char_span(at, at + 1)
+        at = text.find("(", at + 1)
+        if bracket is None or not 1 <= bracket.start < len(doc) - 2:
             continue
-        i = bracket.i + 1
+        i = bracket.start + 1
         acronym = doc[i].text
         if not (doc[i + 1].text == ")" and acronym.isalpha() and acronym.isupper() and len(acronym) >= 2):
             continue
@@ -463,8 +468,16 @@ def _names_a_term(ent: Span, terms: frozenset[str], data: NerData) -> bool:
 
 def _in_capitals_line(ent: Span) -> bool:
     """An unlinked entity in an all-capitals line (a wire headline): NER on such text is guesswork."""
+    if not ent.text.isupper():
+        return False
     words = [t for t in ent.sent if t.is_alpha and len(t) > 1]
-    return bool(ent.text.isupper() and words and sum(t.is_upper for t in words) >= 0.8 * len(words))
+    return bool(words and sum(t.is_upper for t in words) >= 0.8 * len(words))
+
+
+@cache
+def _string_ids(words: frozenset[str]) -> np.ndarray[Any, np.dtype[np.uint64]]:
+    """spaCy's string ids (hashes, the same in every vocabulary) of ``words``."""
+    return np.array(sorted(get_string_id(w) for w in words), dtype=np.uint64)
 
 
 def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
@@ -476,7 +489,14 @@ def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
     """
     taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     found: list[Span] = []
-    for token in doc:
+    # Only a title or a given name can start a name: find those words in spaCy's arrays of
+    # string ids instead of making a Python object of every token (the loop's main cost).
+    lower = doc.to_array(LOWER)
+    starts = np.isin(lower, _string_ids(data.person_titles))
+    if not data.capitalised_names:
+        starts |= np.isin(doc.to_array(ORTH), _string_ids(data.given_names))
+    for i in np.flatnonzero(starts).tolist():
+        token = doc[i]
         if token.i in taken:
             continue
         if token.text.casefold() in data.person_titles:

@@ -30,6 +30,7 @@ from typing import Any
 import yaml
 
 DEFAULT_PATH = Path(__file__).parent / "data" / "companies.yaml"
+_DEFAULT_RESOLVED = DEFAULT_PATH.resolve()
 
 #: Roles an organisation may have. Kept closed so that downstream code can
 #: switch on them; documented in the header of ``companies.yaml``.
@@ -563,7 +564,8 @@ def load_kb(path: Path | str | None = None) -> KnowledgeBase:
     Raises:
         KBError: If the file is missing or invalid (the message names the entry).
     """
-    resolved = Path(path).resolve() if path is not None else DEFAULT_PATH.resolve()
+    # The default is looked up once per article: resolving a path costs system calls each time.
+    resolved = Path(path).resolve() if path is not None else _DEFAULT_RESOLVED
     kb = _CACHE.get(resolved)
     if kb is None:
         kb = parse_kb_file(resolved)
