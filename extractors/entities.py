@@ -257,10 +257,10 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     rules = settings.rules
     found = [*doc.ents, *(_titled_persons(doc, data) + _site_names(doc, data) if rules else [])]
     names: dict[tuple[int, int], str] = {}
-    if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
-        by_case, names = _capitalised_names(doc, data, found)
-        found += by_case
     terms = _common_term_acronyms(doc) if rules else frozenset()
+    if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
+        by_case, names = _capitalised_names(doc, data, found, terms)
+        found += by_case
     models: set[tuple[int, int]] = set()
     if rules and linker is not None:
         found, models = _with_model_numbers(doc, found, data, linker.kb)
@@ -537,7 +537,8 @@ def _site_names(doc: Doc, data: NerData) -> list[Span]:
     return [span for span in found if span.start not in taken]
 
 
-def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list[Span], dict[tuple[int, int], str]]:
+def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozenset[str]
+                       ) -> tuple[list[Span], dict[tuple[int, int], str]]:
     """Names found by capitalisation, for languages with no statistical NER whose nouns are lower case.
 
     A run of two or more capitalised words (the language's name particles allowed inside: "Luiz
@@ -554,14 +555,14 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span]) -> tuple[list
     * a ministry named after its minister or in lower case ("ministro de Hacienda", "el ministerio de
       Seguridad Pública") is the ministry, with the language's name for it;
     * an abbreviation in brackets after an organisation ("(Micitt)") and single capitalised words
-      listed with organisations ("Racsa, el Ministerio de…", "… y Fodesaf") are organisations.
+      listed with organisations ("Racsa, el Ministerio de…", "… y Fodesaf") are organisations;
+    * an acronym in ``terms`` (defined by the article for a common phrase) is no organisation.
 
     Returns:
         The spans, and the names of those whose name is not their text (ministries).
     """
     taken = {i for ent in known for i in range(ent.start, ent.end)}
     lower_words = {t.lower_ for t in doc if t.is_lower}
-    terms = _common_term_acronyms(doc)
     found: list[Span] = []
     names: dict[tuple[int, int], str] = {}
     in_runs: set[int] = set()  # words of multi-word names, kept or not ("Estados Unidos")

@@ -161,15 +161,25 @@ class OptionClassifier:
                 for row in self.predict_matrix(texts, langs)]
 
 
-def out_of_fold(rows: Sequence[dict[str, Any]], params: dict[str, Any], folds: int = CALIBRATION_FOLDS
-                ) -> np.ndarray:
-    """Out-of-fold probabilities for ``rows`` (``GroupKFold`` by article: deterministic, no shuffling)."""
-    probs = np.zeros((len(rows), len(OPTIONS)))
+def fold_classifiers(rows: Sequence[dict[str, Any]], params: dict[str, Any], folds: int = CALIBRATION_FOLDS
+                     ) -> list[tuple[OptionClassifier, np.ndarray]]:
+    """For each fold (``GroupKFold`` by article: deterministic, no shuffling), the classifier fitted
+    on the other folds and the indices of the fold's rows."""
+    out: list[tuple[OptionClassifier, np.ndarray]] = []
     groups = [r["article_id"] for r in rows]
     for train_idx, test_idx in GroupKFold(n_splits=folds).split(rows, groups=groups):
         train = [rows[i] for i in train_idx]
         clf = OptionClassifier(params).fit([r["text"] for r in train], [r["labels"] for r in train],
                                            [r["lang"] for r in train])
+        out.append((clf, test_idx))
+    return out
+
+
+def out_of_fold(rows: Sequence[dict[str, Any]], params: dict[str, Any], folds: int = CALIBRATION_FOLDS,
+                fitted: Sequence[tuple[OptionClassifier, np.ndarray]] | None = None) -> np.ndarray:
+    """Out-of-fold probabilities for ``rows``; ``fitted`` reuses :func:`fold_classifiers`' output."""
+    probs = np.zeros((len(rows), len(OPTIONS)))
+    for clf, test_idx in fitted if fitted is not None else fold_classifiers(rows, params, folds):
         probs[test_idx] = clf.predict_matrix([rows[i]["text"] for i in test_idx], [rows[i]["lang"] for i in test_idx])
     return probs
 

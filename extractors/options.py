@@ -440,7 +440,7 @@ def _control_stake(a: int, b: int, ctx: _SentenceCtx) -> bool:
 
     The percentages are the quantities extractor's (its language data knows "pct", "Prozent"...).
     """
-    return any(a <= q.start and q.end <= b and q.unit == "percent" and q.value > 50 for q in ctx.percentages)
+    return any(a <= q.start and q.end <= b and q.value > 50 for q in ctx.percentages)
 
 
 def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:

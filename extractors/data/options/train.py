@@ -26,7 +26,6 @@ from itertools import groupby, pairwise
 from typing import Any
 
 import numpy as np
-from sklearn.model_selection import GroupKFold
 from spacy.tokens import Doc
 
 from extractors.base import ExtractContext, remember_text
@@ -40,6 +39,7 @@ from extractors.option_classifier import (
     ShippedModel,
     cue_mask,
     fit_calibration,
+    fold_classifiers,
     load_rows,
     out_of_fold,
     shipped_model,
@@ -174,22 +174,14 @@ def _as_model(clf: OptionClassifier, name: str, n: int) -> ShippedModel:
     return ShippedModel(clf, name, n, None)
 
 
-def fold_models(rows: Sequence[dict[str, Any]], folds: int = 5) -> dict[str, ShippedModel]:
-    """For each article of ``rows``, the classifier fitted on the other folds (as ``out_of_fold``)."""
+def fold_models(rows: Sequence[dict[str, Any]], fitted: Sequence[tuple[OptionClassifier, np.ndarray]]
+                ) -> dict[str, ShippedModel]:
+    """For each article of ``rows``, the classifier of its fold (``fitted``: :func:`fold_classifiers`)."""
     out: dict[str, ShippedModel] = {}
-    groups = [r["article_id"] for r in rows]
-    for k, (train_idx, test_idx) in enumerate(GroupKFold(n_splits=folds).split(rows, groups=groups)):
-        train = [rows[i] for i in train_idx]
-        clf = OptionClassifier(PARAMS).fit([r["text"] for r in train], [r["labels"] for r in train],
-                                           [r["lang"] for r in train])
-        model = _as_model(clf, f"fold-{k}", len(train))
+    for k, (clf, test_idx) in enumerate(fitted):
+        model = _as_model(clf, f"fold-{k}", len(rows) - len(test_idx))
         out.update({rows[i]["article_id"]: model for i in test_idx})
     return out
-
-
-def cross_validate(rows: Sequence[dict[str, Any]], folds: int = 5) -> list[dict[str, float]]:
-    """Out-of-fold classifier probabilities for ``rows`` (grouped by article)."""
-    return _dicts(out_of_fold(rows, PARAMS, folds))
 
 
 def _dicts(matrix: np.ndarray) -> list[dict[str, float]]:
@@ -241,9 +233,10 @@ def main() -> None:
     args = ap.parse_args()
     rows = load_rows()
     train = [r for r in rows if r["split"] == "train"]
-    oof = out_of_fold(train, PARAMS)
+    folds = fold_classifiers(train, PARAMS)
+    oof = out_of_fold(train, PARAMS, fitted=folds)
     articles = rebuild_articles(rows)
-    cv_extractor = extractor_systems(train, articles, fold_models(train))
+    cv_extractor = extractor_systems(train, articles, fold_models(train, folds))
     _table("5-fold CV on the train split (grouped by article)", train, _dicts(oof), cv_extractor)
     train_labels = np.array([[o in r["labels"] for o in OPTIONS] for r in train])
     train_mask = cue_mask(train)
