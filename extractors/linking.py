@@ -68,6 +68,10 @@ def add_kb_rulers(nlp: Language, kb: KnowledgeBase, name_suffixes: Sequence[str]
         exact.add_patterns(exact_patterns)  # type: ignore[attr-defined]
 
 
+# Fuzzy results kept per linker; cleared when full, so a long run's memory stays bounded.
+_FUZZY_CACHE_SIZE = 50_000
+
+
 @dataclass(frozen=True)
 class Linker:
     """Resolves a surface form to a knowledge-base entry: exact alias first, then fuzzy.
@@ -83,6 +87,7 @@ class Linker:
     fuzzy_threshold: float
     min_fuzzy_chars: int
     _choices: dict[str, KBEntry] = field(default_factory=dict, repr=False)
+    _fuzzy_cache: dict[str, KBEntry | None] = field(default_factory=dict, repr=False, compare=False)
 
     @classmethod
     def create(cls, kb: KnowledgeBase, fuzzy_threshold: float, min_fuzzy_chars: int) -> Linker:
@@ -102,9 +107,15 @@ class Linker:
         norm = normalize_alias(text)
         if len(norm) < self.min_fuzzy_chars:
             return None
-        best = process.extractOne(norm, self._choices.keys(), scorer=fuzz.ratio,
-                                  score_cutoff=self.fuzzy_threshold)
-        return self._choices[best[0]] if best else None
+        # The same unlinked names (people, places) recur across a batch, and each fuzzy search
+        # compares against every alias of the knowledge base.
+        if norm not in self._fuzzy_cache:
+            if len(self._fuzzy_cache) >= _FUZZY_CACHE_SIZE:
+                self._fuzzy_cache.clear()
+            best = process.extractOne(norm, self._choices.keys(), scorer=fuzz.ratio,
+                                      score_cutoff=self.fuzzy_threshold)
+            self._fuzzy_cache[norm] = self._choices[best[0]] if best else None
+        return self._fuzzy_cache[norm]
 
 
 @lru_cache(maxsize=8)

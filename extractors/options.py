@@ -768,6 +768,10 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     """
     data = option_data(ctx.lang)
     text = doc_text(doc)
+    # Most articles hold no option cue at all: one scan of the whole text spares them the
+    # organisation scan and the per-sentence scans below.
+    if data.any_cue is not None and data.any_cue.search(text) is None:
+        return ()
     orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
     # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
     if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:

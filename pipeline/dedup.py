@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from typing import Protocol
 
 import numpy as np
@@ -45,9 +46,17 @@ def shingles(text: str, size: int) -> set[bytes]:
 
 def signature(text: str, settings: DedupSettings) -> bytes:
     """The MinHash signature of ``text`` as bytes (what workers return and the state stores)."""
-    minhash = MinHash(num_perm=settings.num_perm, seed=_MINHASH_SEED, scheme=_SCHEME)
+    minhash = MinHash(num_perm=settings.num_perm, seed=_MINHASH_SEED, scheme=_SCHEME,
+                      permutations=_permutations(settings.num_perm))
     minhash.update_batch(sorted(shingles(text, settings.shingle_words)))
     return np.asarray(minhash.hashvalues, dtype=np.uint64).tobytes()
+
+
+@cache
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """The seed's permutations, drawn once: drawing them took a fifth of every signature's time."""
+    perms: tuple[np.ndarray, np.ndarray] = MinHash(num_perm=num_perm, seed=_MINHASH_SEED, scheme=_SCHEME).permutations
+    return perms
 
 
 def similarity(a: bytes, b: bytes) -> float:

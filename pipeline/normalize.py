@@ -27,7 +27,8 @@ _CONTROL = regex.compile(r"[\p{Cc}--[\n\t]]", flags=regex.V1)
 _LINE_BREAKS = regex.compile(r"\r\n?|[\u2028\u2029\u0085\v\f]")
 # One no-break or thin space alone is meaningful (``10 000``, ``80 %``): keep it.
 _KEPT_SPACES = frozenset("\u00a0\u202f\u2009")
-_HSPACE_RUN = regex.compile(r"[^\S\n]+")
+# A lone ASCII space is already folded: matching only other runs spares a call per word.
+_HSPACE_RUN = regex.compile(r"[^\S\n]{2,}|[^\S\n ]")
 _MANY_NEWLINES = re.compile(r"\n{3,}")
 
 # A word of two or more letters/digits (or a closing bracket/quote after one),
@@ -39,7 +40,10 @@ _GLUED_STOP = regex.compile(r"(?<=[\p{L}\p{N}]{2}|[\p{L}\p{N}][)\]\"»”’])[.
 # "?" and "!" end a sentence even after a space ("sujet ?Trouvez", French spacing).
 _GLUED_MARK = regex.compile(r"(?<=\s)[!?](?=\p{Lu}\p{Ll})")
 # Tokens that must never be split: URLs, e-mail addresses, bare domains with a path.
-_PROTECTED = regex.compile(r"(?:[a-z][a-z0-9+.-]*://|www\.)\S+|\S+@\S+\.\S+", flags=regex.IGNORECASE)
+# The lookbehinds only skip start positions whose match would begin one character earlier (or
+# not at all), so the matches are the same; without them every character of every word starts
+# a scan to the end of its word.
+_PROTECTED = re.compile(r"(?:(?<![a-z])[a-z][a-z0-9+.-]*://|www\.)\S+|(?<!\S)\S+@\S+\.\S+", flags=re.IGNORECASE)
 # A capitalised word glued after an acronym or camel-case name ("ChatGPTQuel"):
 # split only when the tail is a known sentence opener, so "GPUs" or "LinkedIn" stay whole.
 _GLUED_CAMEL = regex.compile(r"\b(\w*\p{Lu})(\p{Lu}\p{Ll}+)\b")
@@ -74,7 +78,9 @@ class Normalizer:
         """Insert the missing space in glued sentences, outside URLs and e-mail addresses."""
         pieces: list[str] = []
         last = 0
-        for match in _PROTECTED.finditer(text):
+        # Most articles hold no URL or address: then the scan is skipped.
+        maybe_protected = "@" in text or "://" in text or "www." in text.lower()
+        for match in _PROTECTED.finditer(text) if maybe_protected else ():
             pieces.append(self._repair_span(text[last : match.start()]))
             pieces.append(match.group())
             last = match.end()
