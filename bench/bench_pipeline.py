@@ -69,10 +69,12 @@ def bare_pipe(batch: Path, tools: Tools, languages: dict[str, list[str]]) -> flo
 def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
     """Full vs bare, 1 vs 2 workers, Dask with 2 workers; warm models everywhere.
 
-    The four measurements are interleaved, ``rounds`` times (bare, 1 worker, pool, Dask; again):
-    this machine's speed drifts by 10 % or more over minutes, which one run of each, minutes
-    apart, would read as a difference between engines. Ratios are taken within a round and the
-    median round is reported, with every round's figures beside it.
+    Each ratio is measured in a phase of its own, with only the processes it compares alive:
+    bare vs 1 worker with no worker process started yet; 1 vs 2 workers with the pool's workers
+    idle in the background; pool vs Dask with both engines up. Within a phase the two runs are
+    interleaved ``rounds`` times: this machine's speed drifts by 10 % or more over minutes,
+    which one run of each, minutes apart, would read as a difference between engines. Ratios are
+    taken within a round and the median round is reported, with every round's figures beside it.
     """
     batch = workdir / f"batch-{n}.jsonl"
     words = make_batch(n, batch)
@@ -88,6 +90,14 @@ def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
         languages[rec["language"]].append(rec["text"])
     for lang in languages:
         tools.models.get(lang)
+    local = InProcessEngine(tools, analyse_batch)
+    bare_rounds = []
+    for _ in range(rounds):
+        bare = bare_pipe(batch, tools, languages)
+        full, summary = timed_run(batch, settings, tools, local)
+        bare_rounds.append({"bare_s": round(bare, 2), "workers1_s": round(full, 2),
+                            "full_vs_bare": round(bare / full, 3),
+                            "seconds_by_stage_1_worker": summary["seconds_by_stage"]})
     two = load_settings(run={"workers": 2})
     dask_settings = load_settings(run={"engine": "dask", "workers": 2})
     t0 = time.perf_counter()
@@ -98,6 +108,12 @@ def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
             run_batch([REPO / "corpus" / "sample"], Path(out), two, tools=tools, engine=pool)
         startup_local = time.perf_counter() - t0
         timed_run(batch, two, tools, pool)
+        pool_rounds = []
+        for _ in range(rounds):
+            full, _ = timed_run(batch, settings, tools, local)
+            workers2, _ = timed_run(batch, two, tools, pool)
+            pool_rounds.append({"workers1_s": round(full, 2), "workers2_s": round(workers2, 2),
+                                "speedup_2_workers": round(full / workers2, 3)})
         t0 = time.perf_counter()
         # The engine starts its own LocalCluster, configured as a `chipwire run --engine dask` would.
         with DaskEngine(dask_settings, analyse_batch, Tools.load_for_worker) as dask:
@@ -105,26 +121,26 @@ def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
                 run_batch([REPO / "corpus" / "sample"], Path(out), dask_settings, tools=tools, engine=dask)
             startup_dask = time.perf_counter() - t0
             timed_run(batch, dask_settings, tools, dask)
-            runs = []
+            dask_rounds = []
             for _ in range(rounds):
-                bare = bare_pipe(batch, tools, languages)
-                full, summary = timed_run(batch, settings, tools, InProcessEngine(tools, analyse_batch))
                 workers2, _ = timed_run(batch, two, tools, pool)
                 dask_s, _ = timed_run(batch, dask_settings, tools, dask)
-                runs.append({"bare_s": round(bare, 2), "workers1_s": round(full, 2), "workers2_s": round(workers2, 2),
-                             "dask2_s": round(dask_s, 2), "full_vs_bare": round(bare / full, 3),
-                             "speedup_2_workers": round(full / workers2, 3),
-                             "dask_vs_workers2": round(dask_s / workers2, 3),
-                             "seconds_by_stage_1_worker": summary["seconds_by_stage"]})
-    middle = {key: statistics.median(r[key] for r in runs)
-              for key in ("full_vs_bare", "speedup_2_workers", "dask_vs_workers2", "bare_s", "workers1_s")}
+                dask_rounds.append({"workers2_s": round(workers2, 2), "dask2_s": round(dask_s, 2),
+                                    "dask_vs_workers2": round(dask_s / workers2, 3)})
+    median = {
+        "full_vs_bare": statistics.median(r["full_vs_bare"] for r in bare_rounds),
+        "speedup_2_workers": statistics.median(r["speedup_2_workers"] for r in pool_rounds),
+        "dask_vs_workers2": statistics.median(r["dask_vs_workers2"] for r in dask_rounds),
+        "bare_s": statistics.median(r["bare_s"] for r in bare_rounds),
+        "workers1_s": statistics.median(r["workers1_s"] for r in bare_rounds),
+    }
     return {
         "articles": n, "words": words, "records": warm.records, "near_duplicates": summary["near_duplicates"],
-        "rounds": rounds, "median": middle,
-        "bare_nlp_pipe_words_per_s": round(words / middle["bare_s"]),
-        "full_words_per_s": round(words / middle["workers1_s"]),
+        "rounds": rounds, "median": median,
+        "bare_nlp_pipe_words_per_s": round(words / median["bare_s"]),
+        "full_words_per_s": round(words / median["workers1_s"]),
         "startup_workers2_s": round(startup_local, 1), "startup_dask2_s": round(startup_dask, 1),
-        "per_round": runs,
+        "bare_vs_1_worker": bare_rounds, "1_vs_2_workers": pool_rounds, "pool_vs_dask": dask_rounds,
     }
 
 

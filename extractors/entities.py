@@ -191,6 +191,28 @@ def _strip_title(ent: Span, titles: frozenset[str]) -> tuple[Span, bool]:
     return ent.doc[start:end], True
 
 
+def _from_given_name(ent: Span, data: NerData) -> Span:
+    """A person's name starts at its given name when words before it are a function or a title.
+
+    The statistical NER takes the end of a job title into the name ("de la Santé Olivier Véran"
+    after "ministre", "Président Emmanuel Macron"); a name that starts with a given name
+    ("Pilar del Río", "Charles de Gaulle") or has none inside is left as it is.
+    """
+    doc = ent.doc
+    if len(ent) < 3 or ent[0].text in data.given_names:
+        return ent
+    for k in range(ent.start + 1, ent.end - 1):
+        rest = doc[k:ent.end]
+        if doc[k].text in data.given_names and all(_name_like(t.text) for t in rest):
+            return rest
+    return ent
+
+
+def _name_like(word: str) -> bool:
+    """A capitalised word of letters, hyphens or apostrophes ("Véran", "Jean-Pierre", "O'Neil")."""
+    return word[:1].isupper() and word.replace("-", "").replace("'", "").replace("’", "").isalpha()
+
+
 def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
     """Character bounds of the sentences, repairing the parser's splits inside names.
 
@@ -276,6 +298,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         ent, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
         if had_title:
             label = "PERSON"
+        if rules and label == "PERSON" and not named:
+            ent = _from_given_name(ent, data)
         start, end = _clip_to_sentence(ent.start_char, ent.end_char, bounds)
         start, end = _trim(text, start, end, data.trim_chars)
         surface = text[start:end]
