@@ -35,6 +35,7 @@ FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
+    "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")

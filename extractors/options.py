@@ -35,6 +35,8 @@ from pipeline.records import Entity, Evidence, Option, Quantity
 CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "eda"})
 #: Roles that never hold a chip strategy of their own in news (they report, fund or regulate).
 NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "investor", "association"})
+#: Roles of the bodies a company may join as a partner option (a research consortium such as Sematech).
+CONSORTIUM_ROLES: frozenset[str] = frozenset({"association"})
 #: Status ranks for merging mentions: the furthest stage asserted wins.
 # Characters between an option cue and a status cue beyond which the status cue is not its own
 # ("the proposed takeover would make Fujitsu ... at a time when Japan has not bought ...").
@@ -391,6 +393,9 @@ class _SentenceCtx:
     data: OptionLangData
     examples_at: int | None  # offset of an examples marker in the clause
     percentages: Sequence[Quantity] = ()  # the article's percentages
+    #: Consortia and industry bodies from the cue on in the clause (counterparties of a company that
+    #: joins one: "IBM hopes to participate in Sematech"); they are no parties otherwise.
+    consortia: Sequence[Org] = ()
 
 
 def _coref(ctx: _SentenceCtx, *, allow_chipmaker: bool) -> Org | None:
@@ -479,7 +484,7 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         elif actor is None and before and target is not None:
             actor = before[-1]
     else:
-        target = _object(ctx.sent_orgs, text, b, window_end, 6, None)
+        target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx)
         actor = before[-1] if before else None
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
@@ -496,6 +501,9 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             # A buying verb whose object is neither a named company nor a company word buys
             # something else ("buy chips", "has not bought any supercomputers"): a purchase, not
             # a takeover, so it must not lend its past tense to a takeover record elsewhere.
+            return []
+        if not unnamed and _names_product(text, b, window_end, data):
+            # The same for a deal noun whose object is chips ("halting the sale of microchips").
             return []
     if target is not None and actor is not None and target.canonical == actor.canonical:
         actor = None
@@ -515,6 +523,36 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+_NEXT_WORDS = re.compile(r"(?:\W+\w+){1,3}")
+
+
+def _names_product(text: str, b: int, limit: int, data: OptionLangData) -> bool:
+    """True when a chip word is among the three words after a cue (its object is a product)."""
+    m = _NEXT_WORDS.match(text, b, limit)
+    return bool(m and has_chip_term(m.group(), data))
+
+
+def _pronoun_target(a: int, b: int, ctx: _SentenceCtx) -> Org | None:
+    """The company a pronoun right after a buying verb stands for ("would be willing to buy it").
+
+    The antecedent is the chip company named last before the cue in the sentence, else the last
+    one of the previous sentence; a pronoun with no such company, or with a chip word between that
+    company and the cue ("NVIDIA's new GPU, and Meta will buy it"), buys something else.
+    """
+    pron = ctx.data.pattern("object_pronouns")
+    if pron is None:
+        return None
+    rest = ctx.text[b:ctx.sent[1]]
+    if not pron.match(ctx.text, b + len(rest) - len(rest.lstrip())):
+        return None
+    for orgs in ([o for o in ctx.sent_orgs if o.end <= a], ctx.prev_orgs):
+        makers = [o for o in orgs if o.roles & CHIP_ROLES]
+        if makers:
+            chips = ctx.data.pattern("chip_terms")
+            return None if _between(chips, ctx.text, makers[-1].end, a) else makers[-1]
+    return None
 
 
 def _examples(ctx: _SentenceCtx, a: int) -> list[Org]:
@@ -559,9 +597,15 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # The clause's parties; a clause without any ("La firme s'est associée à deux géants : Intel
     # et MediaTek") takes the sentence's, then the previous sentence's.
     parties = list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
-    buyers = [o for o in parties if not o.chipmaker]
-    actor = _nearest(buyers, a) if buyers else None
     via = False
+    plural = ctx.data.pattern("plural_anaphora")
+    named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
+    if len(named_before) >= 2 and _between(plural, ctx.text, ctx.clause[0], a):
+        # "The firms are planning a joint venture": the companies named in the previous sentence.
+        parties, via = named_before, True
+    buyers = [o for o in parties if not o.chipmaker]
+    # The first company named leads a pair taken from the previous sentence (its subject).
+    actor = (buyers[0] if via else _nearest(buyers, a)) if buyers else None
     if actor is None:
         coref = _coref(ctx, allow_chipmaker=True)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
@@ -579,9 +623,15 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         if org.canonical not in seen:
             seen.add(org.canonical)
             cps.append((org, role))
+    if not cps and cue.cue.form == "verb":
+        # "hopes to participate in Sematech", "joined the Sematech consortium": the body joined.
+        cps = [(org, "partner") for org in ctx.consortia[:1]]
     if not cps:
         return []
-    if not (actor.roles & CHIP_ROLES or any(o.roles & CHIP_ROLES for o, _ in cps)
+    # Chip scope: the sentence names chips, or a party only makes chips. A company that also
+    # makes chips (IBM, Toshiba) co-develops other things too ("OS/2, developed jointly with
+    # Microsoft"), so its role alone does not tie the move to chips.
+    if not (actor.chipmaker or any(o.chipmaker for o, _ in cps)
             or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)):
         return []
     return [_Found(actor, via, cps, False)]
@@ -810,6 +860,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 orgs=[o for o in sent_orgs if clause[0] <= o.start < clause[1]],
                 sent_orgs=sent_orgs, prev_orgs=prev_orgs, salient=salient, anaphor=anaphor, data=data,
                 examples_at=clause[0] + ex.start() if ex else None, percentages=percentages,
+                consortia=[o for o in orgs if a <= o.start < clause[1] and CONSORTIUM_ROLES & o.roles],
             )
             found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
@@ -860,6 +911,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     records = _group(mentions)
     _attach_orphans(records, orphans)
     _attach_deal_sentences(records, text, bounds, orgs, data)
+    _attach_deal_refs(records, doc, text, bounds, orgs, data)
     return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
 
 
@@ -914,7 +966,8 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
     """Bare deal sentences ("The Fairchild-Fujitsu deal was abandoned") give status to their record.
 
     Only decisive stages (abandoned, denied, completed) are taken from such sentences, and only
-    when the sentence names a party of exactly one record.
+    when the sentence names a party of exactly one record. Without such a stage, a sentence that
+    names both the actor and a counterparty of that record adds evidence (data README, rule 2).
     """
     deal = data.pattern("deal_terms")
     if deal is None or not records:
@@ -946,3 +999,72 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
                     year=None, background=proto.background, start=dm.start(), end=dm.end(), sentence=(s, e),
                     prob=0.0))
                 break
+        else:
+            rec = hits[0]
+            if rec.actor.canonical in names and rec.cp_key & names:
+                # Both parties named around a deal word ("un deal gagnant-gagnant : Qualcomm ...
+                # Arduino") restate the move: evidence, but no status of its own.
+                rec.mentions.append(Mention(
+                    option=rec.option, subtype=None, actor=rec.actor, via_coref=False, counterparties=[],
+                    unnamed_target=False, dominant=None, status=rec.mentions[0].status, status_cues=[],
+                    attribution=_attribution(text, (s, e), data), year=None,
+                    background=rec.mentions[0].background, start=dm.start(), end=dm.end(), sentence=(s, e),
+                    prob=0.0, corroborating=True))
+
+
+def _compound(doc: Doc, end: int) -> bool:
+    """True when the word ending at ``end`` modifies a noun ("the takeover issue"); False without a parser."""
+    span = doc.char_span(max(0, end - 1), end, alignment_mode="expand")
+    return bool(span is not None and len(span) and span[-1].dep_ == "compound")
+
+
+def _attach_deal_refs(records: list[_Record], doc: Doc, text: str, bounds: list[tuple[int, int]],
+                      orgs: list[Org], data: OptionLangData) -> None:
+    """Definite references to the article's takeover ("the sale", "the proposed takeover") join its record.
+
+    A sentence that refers back to an acquisition the article has already named, with no target of
+    its own ("the sale would also worsen relations"), states the same move (data README, rule 1).
+    Only when the article has exactly one acquire record or the sentence names a party of exactly
+    one (otherwise the reference is ambiguous), only after that record's first mention, and not as a time anchor ("following the acquisition"),
+    a noun modifier ("the takeover issue") or after a generic plural it stands for ("block sales to
+    foreign companies if the sale ..."). The sentence adds evidence; it gives the record a
+    status only when a status cue near the reference calls the deal off.
+    """
+    refs = data.pattern("deal_refs")
+    acquire = [r for r in records if r.option == "acquire"]
+    if refs is None or not acquire:
+        return
+    anchors = data.pattern("deal_anchors")
+    generic = data.pattern("generic_deals")
+    off = [(n, p) for n, p in data.status if n in _OFF]
+    for s, e in bounds:
+        names = {o.canonical for o in orgs if s <= o.start < e}
+        named = [r for r in acquire if r.actor.canonical in names or r.cp_key & names]
+        # The article's only takeover, or the only one whose party the sentence names ("the sale
+        # to Fujitsu" where others were also said to be interested in buying the target).
+        if len(acquire) == 1:
+            rec = acquire[0]
+        elif len(named) == 1:
+            rec = named[0]
+        else:
+            continue
+        if s <= min(m.sentence[0] for m in rec.mentions) or any(m.sentence == (s, e) for m in rec.mentions):
+            continue
+        ref = next((m for m in refs.finditer(text, s, e)
+                    if not _ends_with(anchors, text, max(s, m.start() - 30), m.start())
+                    and not _between(generic, text, s, m.start()) and not _compound(doc, m.end())), None)
+        if ref is None:
+            continue
+        status, cues, corroborating = "announced", [], True
+        for name, pat in off:
+            sm = next((m for m in pat.finditer(text, s, e)
+                       if min(abs(m.start() - ref.end()), abs(ref.start() - m.end())) <= _STATUS_REACH), None)
+            if sm:
+                status, cues, corroborating = name, [(sm.start(), sm.end(), sm.group())], False
+                break
+        proto = rec.mentions[0]
+        rec.mentions.append(Mention(
+            option="acquire", subtype=None, actor=rec.actor, via_coref=False, counterparties=[],
+            unnamed_target=False, dominant=None, status=status, status_cues=cues,
+            attribution=_attribution(text, (s, e), data), year=None, background=proto.background,
+            start=ref.start(), end=ref.end(), sentence=(s, e), prob=0.0, corroborating=corroborating))
