@@ -530,10 +530,15 @@ def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
             start = token.i
         else:
             continue
-        end = start
-        while end < len(doc) and end - start < 3 and end not in taken and _name_word(doc[end]):
-            end += 1
-        if end - start >= 2:  # a first and a last name: one capitalised word alone is too often a noun
+        end, words = start, 0
+        while end < len(doc) and words < 3 and end not in taken:
+            if _name_word(doc[end]):
+                end, words = end + 1, words + 1
+            elif words and _double_given_name(doc, end, data):
+                end += 1  # the hyphen of "Jean-Claude", which blank tokenizers split off
+            else:
+                break
+        if words >= 2:  # a first and a last name: one capitalised word alone is too often a noun
             found.append(Span(doc, start, end, label="PERSON"))
             taken.update(range(start, end))
     return found
@@ -876,6 +881,16 @@ def _acronym(token: Any, data: NerData) -> bool:
     if any(n.is_upper and len(n) > 1 for n in neighbours):
         return False
     return text.casefold() not in data.not_names and text.casefold() not in data.places
+
+
+def _double_given_name(doc: Doc, i: int, data: NerData) -> bool:
+    """Whether token ``i`` is a hyphen glued between two given names ("Jean-Claude", "Karl-Heinz")."""
+    return (doc[i].text in _HYPHENS and i + 1 < len(doc) and not doc[i - 1].whitespace_
+            and not doc[i].whitespace_ and doc[i - 1].text in data.given_names
+            and doc[i + 1].text in data.given_names)
+
+
+_HYPHENS = frozenset({"-", "\u2010", "\u2011"})
 
 
 def _name_word(token: Any) -> bool:
