@@ -9,6 +9,8 @@ multi-language blank pipeline.
 
 from __future__ import annotations
 
+import atexit
+import gc
 from dataclasses import dataclass, field
 
 import spacy
@@ -48,6 +50,8 @@ class ModelPool:
         """Return the pipeline for ``lang``, loading it on first use."""
         if lang not in self._loaded:
             self._loaded[lang] = self._load(lang)
+            if self.settings.run.freeze_models:
+                freeze_long_lived()
         return self._loaded[lang]
 
     def _load(self, lang: str) -> Language:
@@ -79,6 +83,20 @@ class ModelPool:
         if self.settings.models.get(lang):
             return f"{meta.get('lang', lang)}_{meta.get('name', '?')}=={meta.get('version', '?')}"
         return f"spacy.blank({nlp.lang})+sentencizer (spacy=={spacy.__version__})"
+
+
+def freeze_long_lived() -> None:
+    """Exclude every object alive now from future garbage collections (``gc.freeze``).
+
+    Called once a pipeline has loaded, when the objects alive are models, vocabularies and the
+    knowledge base, which stay for the whole process. Collecting first keeps garbage out of the
+    permanent generation. The objects are unfrozen at exit so that the interpreter's final
+    collection still releases them (extension types such as DuckDB's report leaks otherwise).
+    """
+    gc.collect()
+    gc.freeze()
+    atexit.unregister(gc.unfreeze)  # registered once however many pipelines load
+    atexit.register(gc.unfreeze)
 
 
 # Blank tokenizers keep "Nvidia-Aktie" or "AMD-Chips" as one token, so no name inside such a

@@ -218,7 +218,9 @@ def analyse_batch(articles: list[Article], tools: Tools) -> AnalysedBatch:
         # (and the process) does not grow with the number of articles in a long run.
         zone: AbstractContextManager[Any] = nlp.memory_zone() if tools.settings.run.memory_zone else nullcontext()
         with zone:
-            docs = _timed(_parse(nlp, [a.text for _, a, _ in group], tools.settings.batch_size), seconds, Stage.NLP)
+            texts = [a.text for _, a, _ in group]
+            docs = _timed(_parse(nlp, texts, tools.settings.batch_size, tools.settings.run.batch_chars),
+                          seconds, Stage.NLP)
             # Each Doc is extracted from as it comes out of nlp.pipe and then dropped, so only one
             # nlp.pipe batch of Docs is alive at a time, not the whole chunk.
             for (index, article, guess), doc in zip(group, docs, strict=True):
@@ -238,23 +240,43 @@ def analyse_batch(articles: list[Article], tools: Tools) -> AnalysedBatch:
     return AnalysedBatch(done, dict(seconds))
 
 
-def _parse(nlp: Language, texts: list[str], batch_size: int) -> Iterator[Doc | Exception]:
+def _parse(nlp: Language, texts: list[str], batch_size: int, batch_chars: int) -> Iterator[Doc | Exception]:
     """Parse texts with ``nlp.pipe``, yielding each Doc as it is ready.
 
-    If the pipe fails, the texts it has not yielded yet are parsed one by one, so the failure is
-    attributed to its own text and the others still get their Doc.
+    Batches hold at most ``batch_size`` texts and ``batch_chars`` characters, so the memory a
+    batch needs is bounded whatever the mix of article lengths. If the pipe fails, the texts
+    it has not yielded yet are parsed one by one, so the failure is attributed to its own text
+    and the others still get their Doc.
     """
     done = 0
     try:
-        for doc in nlp.pipe(texts, batch_size=batch_size):
-            done += 1
-            yield doc
+        for batch in _batches(texts, batch_size, batch_chars):
+            for doc in nlp.pipe(batch, batch_size=len(batch)):
+                done += 1
+                yield doc
     except Exception:  # noqa: BLE001 - retried per text below, where the failure is attributed
         for text in texts[done:]:
             try:
                 yield nlp(text)
             except Exception as exc:  # noqa: BLE001
                 yield exc
+
+
+def _batches(texts: list[str], max_items: int, max_chars: int) -> Iterator[list[str]]:
+    """Consecutive runs of ``texts`` with at most ``max_items`` items and ``max_chars`` characters.
+
+    A text longer than ``max_chars`` is a batch of its own.
+    """
+    batch: list[str] = []
+    chars = 0
+    for text in texts:
+        if batch and (len(batch) == max_items or chars + len(text) > max_chars):
+            yield batch
+            batch, chars = [], 0
+        batch.append(text)
+        chars += len(text)
+    if batch:
+        yield batch
 
 
 def _timed(items: Iterator[T], seconds: dict[str, float], stage: str) -> Iterator[T]:

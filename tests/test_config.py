@@ -19,7 +19,8 @@ from pipeline.normalize import build_normalizer
     ("batch_size = 'many'\n", "batch_size"),
     ("extractors = ['money.v99']\n", "money.v99"),
     ("[language]\nmin_probability = 1.5\n", "min_probability"),
-], ids=["typo", "nested-typo", "wrong-type", "unknown-extractor", "out-of-range"])
+    ("[run]\nbatch_chars = 0\n", "batch_chars"),
+], ids=["typo", "nested-typo", "wrong-type", "unknown-extractor", "out-of-range", "empty-batches"])
 def test_bad_configuration_names_the_key(toml: str, message: str, tmp_path: Path) -> None:
     path = tmp_path / "c.toml"
     path.write_text(toml)

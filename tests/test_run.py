@@ -11,7 +11,7 @@ import pytest
 
 from pipeline.cli import main
 from pipeline.config import Settings
-from pipeline.run import RunSummary, Tools, run_batch
+from pipeline.run import RunSummary, Tools, _batches, run_batch
 from pipeline.write import SCHEMAS
 from tests.conftest import REPO
 from tests.golden.regenerate import GOLDEN, golden_projection
@@ -124,3 +124,17 @@ def test_cli_exit_codes(tmp_path: Path) -> None:
     args = ["run", str(tmp_path / "empty.txt"), "--out", str(tmp_path / "o"), "--quiet"]
     assert main(args) == 0
     assert main([*args, "--fail-on-error"]) == 3
+
+
+@pytest.mark.parametrize(("lengths", "max_items", "max_chars", "expected"), [
+    ([10, 10, 10, 10], 2, 100, [[10, 10], [10, 10]]),          # count limit
+    ([30, 30, 30, 30], 16, 70, [[30, 30], [30, 30]]),          # character limit
+    ([5, 500, 5, 5], 16, 100, [[5], [500], [5, 5]]),           # a long text parses alone
+    ([100, 100], 16, 100, [[100], [100]]),                     # exactly at the limit
+])
+def test_parse_batches_bound_items_and_characters(lengths: list[int], max_items: int, max_chars: int,
+                                                  expected: list[list[int]]) -> None:
+    texts = ["x" * n for n in lengths]
+    batches = list(_batches(texts, max_items, max_chars))
+    assert [[len(t) for t in b] for b in batches] == expected
+    assert [t for b in batches for t in b] == texts  # order and content kept
