@@ -530,7 +530,9 @@ def update_database(out_dir: Path, summary: dict[str, Any] | None = None, *, bat
         summary = json.loads(summary_path.read_text(encoding="utf-8")) if summary_path.exists() else {}
     print_ = fingerprint(out_dir, summary)
     now = datetime.now(UTC).replace(tzinfo=None)
-    con = duckdb.connect(str(out_dir / DB_NAME))
+    # One writer folding batches of 500 records: a second DuckDB thread only adds its own buffers
+    # (peak 369 -> 345 MB loading 10,000 records in a /tmp script, at the same speed).
+    con = duckdb.connect(str(out_dir / DB_NAME), config={"threads": 1})
     try:
         con.execute("BEGIN TRANSACTION")
         try:

@@ -9,8 +9,6 @@ multi-language blank pipeline.
 
 from __future__ import annotations
 
-import atexit
-import gc
 from dataclasses import dataclass, field
 
 import spacy
@@ -22,6 +20,7 @@ from extractors.entities import ner_data
 from extractors.kb import load_kb
 from extractors.linking import add_kb_rulers
 from pipeline.config import Settings
+from pipeline.memory import freeze_long_lived
 
 PARAGRAPHS = "chipwire_paragraphs"
 
@@ -83,20 +82,6 @@ class ModelPool:
         if self.settings.models.get(lang):
             return f"{meta.get('lang', lang)}_{meta.get('name', '?')}=={meta.get('version', '?')}"
         return f"spacy.blank({nlp.lang})+sentencizer (spacy=={spacy.__version__})"
-
-
-def freeze_long_lived() -> None:
-    """Exclude every object alive now from future garbage collections (``gc.freeze``).
-
-    Called once a pipeline has loaded, when the objects alive are models, vocabularies and the
-    knowledge base, which stay for the whole process. Collecting first keeps garbage out of the
-    permanent generation. The objects are unfrozen at exit so that the interpreter's final
-    collection still releases them (extension types such as DuckDB's report leaks otherwise).
-    """
-    gc.collect()
-    gc.freeze()
-    atexit.unregister(gc.unfreeze)  # registered once however many pipelines load
-    atexit.register(gc.unfreeze)
 
 
 # Blank tokenizers keep "Nvidia-Aktie" or "AMD-Chips" as one token, so no name inside such a

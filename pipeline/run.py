@@ -44,6 +44,7 @@ from pipeline.errors import Code, ItemError, Stage
 from pipeline.fetch import Fetcher, canonical_url, is_url
 from pipeline.ingest import iter_items
 from pipeline.langid import LanguageDetector
+from pipeline.memory import release_free_heap
 from pipeline.nlp import ModelPool
 from pipeline.normalize import Normalizer, build_normalizer, normalize_article
 from pipeline.progress import estimate_items
@@ -594,6 +595,8 @@ def run_batch(
         # Validators are stored only now, when every item of those feeds is committed: a crash
         # before this point refetches the feed in full instead of skipping its items as unmodified.
         state.save_validators(fetcher.validators)
+        # Analysis is over: hand its freed heap back before the outputs and the database are built.
+        release_free_heap()
         with _Timer(summary.seconds, Stage.WRITE):
             export_outputs(out_dir, state.iter_current)
         # The analysts' database is loaded from the finished outputs while the folder is still
