@@ -55,6 +55,7 @@ class NerData:
     given_names: frozenset[str]
     name_particles: frozenset[str]
     org_words: frozenset[str]
+    institutions: frozenset[str]
     model_words: frozenset[str]
     name_conjunctions: frozenset[str]
     determiners: frozenset[str]
@@ -71,8 +72,8 @@ class NerData:
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)
-    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "given_names",
-             "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
+    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
+             "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
@@ -120,6 +121,7 @@ def ner_data(lang: str) -> NerData:
         given_names=given_names,
         name_particles=frozenset(w.casefold() for w in data.get("name_particles", [])),
         org_words=frozenset(w.casefold() for w in data.get("org_words", [])),
+        institutions=frozenset(data.get("institutions", [])),
         model_words=frozenset(w.casefold() for w in data.get("model_words", [])),
         name_conjunctions=frozenset(w.casefold() for w in data.get("name_conjunctions", [])),
         determiners=frozenset(w.casefold() for w in data.get("determiners", [])),
@@ -574,7 +576,8 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
     Fux", "Caja del Seguro Social") is a name; it is an ORG when one of its words is an
     organisation word of the language, a place when it starts with a place word ("Valle Roveto",
     "Castel di Sangro"), else a PERSON unless a word has a common-noun ending ("Seguridad Pública").
-    An all-capitals word of three or more letters is an acronym, an ORG. Also:
+    An all-capitals word of three or more letters is an acronym, an ORG, and so is a capitalised word
+    that names one institution on its own ("el Congreso", "do Senado"). Also:
 
     * heading words: at the start of a line a capitalised word is capitalised by position, so a
       section label glued to a name ("Origen Rusia", "- Política Câmara aprova") is dropped: words
@@ -635,6 +638,8 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
                 found.append(Span(doc, start, end, label="ORG"))
             elif _person_like(span, data):
                 found.append(Span(doc, start, end, label="PERSON"))
+        elif span.text in data.institutions and not _line_start(doc, start):
+            found.append(Span(doc, start, end, label="ORG"))
     taken.update(j for ent in found for j in range(ent.start, ent.end))
     found += _abbreviations(doc, found, taken)
     found += _listed_with_organisations(doc, [*known, *found], taken | in_runs, data)
