@@ -173,24 +173,34 @@ def map_label(label: str, lang: str) -> str | None:
     return ner_data(lang).labels.get(label, "MISC")
 
 
-def _strip_title(ent: Span, titles: frozenset[str]) -> tuple[Span, bool]:
+def _strip_title(ent: Span, titles: frozenset[str]) -> tuple[Span | None, bool]:
     """Drop leading titles ("PDG", "CEO", "M.") from ``ent``; extend the rest over the name they cut.
 
-    Returns the new span and whether a title was removed (the remainder is then a person).
+    A title's lower-case complement goes with it ("ministre de la Santé Roman Prymula" is Roman
+    Prymula). Returns the new span, or None when the span was only a function ("ministre de la
+    Santé", "CEO"), and whether a title was removed (the remainder is then a person).
     """
+    doc = ent.doc
     start = ent.start
-    while start < ent.end and ent.doc[start].text.casefold() in titles:
+    while start < ent.end and doc[start].text.casefold() in titles:
         start += 1
-    if start == ent.start or start == ent.end:
+    if start == ent.start:
         return ent, False
+    if start < ent.end and doc[start].is_lower:
+        # "de la Santé", "of Commerce": particles, then the one capitalised word they govern
+        while start < ent.end and doc[start].is_lower:
+            start += 1
+        start += 1
+    if start >= ent.end:
+        return None, False
     end = ent.end
     # NER that swallowed a title usually cut the name short ("PDG Sam" + "Altman").
-    while end < len(ent.doc) and end - ent.end < _MAX_NAME_CONTINUATION:
-        token = ent.doc[end]
-        if not (token.is_alpha and token.is_title and not token.is_stop and not ent.doc[end - 1].whitespace_.count("\n")):
+    while end < len(doc) and end - ent.end < _MAX_NAME_CONTINUATION:
+        token = doc[end]
+        if not (token.is_alpha and token.is_title and not token.is_stop and not doc[end - 1].whitespace_.count("\n")):
             break
         end += 1
-    return ent.doc[start:end], True
+    return doc[start:end], True
 
 
 def _from_given_name(ent: Span, data: NerData) -> Span:
@@ -297,7 +307,10 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)):
             continue
         named = names.get((ent.start, ent.end))
-        ent, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
+        stripped, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
+        if stripped is None:
+            continue
+        ent = stripped
         if had_title:
             label = "PERSON"
         if rules and label == "PERSON" and not named:
