@@ -47,6 +47,7 @@ class NerData:
     labels: dict[str, str | None]
     trim_chars: str
     person_titles: frozenset[str]
+    honorifics: frozenset[str]
     not_names: frozenset[str]
     locations: tuple[str, ...]
     places: frozenset[str]
@@ -72,7 +73,7 @@ class NerData:
 def ner_data(lang: str) -> NerData:
     """Load and validate ``extractors/lang/ner/<lang>.yaml`` over ``base.yaml``."""
     data = load_section("ner", lang)
-    lists = ("person_titles", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
+    lists = ("person_titles", "honorifics", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
@@ -113,6 +114,7 @@ def ner_data(lang: str) -> NerData:
         labels=labels,
         trim_chars=str(data.get("trim_chars", "")),
         person_titles=frozenset(t.casefold() for t in data.get("person_titles", [])),
+        honorifics=frozenset(t.casefold() for t in data.get("honorifics", [])),
         not_names=frozenset(not_names),
         locations=tuple(sorted(locations, key=len, reverse=True)),
         places=frozenset(places),
@@ -173,12 +175,13 @@ def map_label(label: str, lang: str) -> str | None:
     return ner_data(lang).labels.get(label, "MISC")
 
 
-def _strip_title(ent: Span, titles: frozenset[str]) -> tuple[Span | None, bool]:
+def _strip_title(ent: Span, titles: frozenset[str], honorifics: frozenset[str]) -> tuple[Span | None, bool]:
     """Drop leading titles ("PDG", "CEO", "M.") from ``ent``; extend the rest over the name they cut.
 
-    A title's lower-case complement goes with it ("ministre de la Santé Roman Prymula" is Roman
-    Prymula). Returns the new span, or None when the span was only a function ("ministre de la
-    Santé", "CEO"), and whether a title was removed (the remainder is then a person).
+    A function's lower-case complement goes with it ("ministre de la Santé Roman Prymula" is Roman
+    Prymula); after an honorific a particle belongs to the name ("M. de Villepin"). Returns the
+    new span, or None when the span was only a function ("ministre de la Santé", "CEO"), and
+    whether a title was removed (the remainder is then a person).
     """
     doc = ent.doc
     start = ent.start
@@ -186,7 +189,7 @@ def _strip_title(ent: Span, titles: frozenset[str]) -> tuple[Span | None, bool]:
         start += 1
     if start == ent.start:
         return ent, False
-    if start < ent.end and doc[start].is_lower:
+    if start < ent.end and doc[start].is_lower and doc[start - 1].text.casefold() not in honorifics:
         # "de la Santé", "of Commerce": particles, then the one capitalised word they govern
         while start < ent.end and doc[start].is_lower:
             start += 1
@@ -307,7 +310,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)):
             continue
         named = names.get((ent.start, ent.end))
-        stripped, had_title = _strip_title(ent, data.person_titles) if rules and not named else (ent, False)
+        stripped, had_title = (_strip_title(ent, data.person_titles, data.honorifics) if rules and not named
+                               else (ent, False))
         if stripped is None:
             continue
         ent = stripped
