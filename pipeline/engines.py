@@ -198,6 +198,22 @@ def _work_on_dask(plugin_name: str, work: Work, articles: list[Article]) -> Anal
     return work(articles, plugin.tools)
 
 
+def _worker_environ() -> dict[str, Any]:
+    """The environment Dask gives its worker processes, minus ``MALLOC_TRIM_THRESHOLD_``.
+
+    Dask sets that variable so that workers hand freed memory back to the OS. Setting it also
+    switches off glibc's adaptive mmap threshold, so every array above 128 kB that spaCy makes is
+    mapped and unmapped afresh: measured on 600 articles, the workers spent 12 % longer in
+    ``nlp.pipe`` than the pool's workers, which run with glibc's defaults. Without it the Dask
+    workers' memory behaves as the pool's: 1,007-1,055 MB after each of three 600-article runs.
+    """
+    import dask
+
+    environ = dict(dask.config.get("distributed.nanny.pre-spawn-environ", default={}) or {})
+    environ.pop("MALLOC_TRIM_THRESHOLD_", None)
+    return environ
+
+
 class DaskEngine:
     """Analyses on a Dask distributed cluster.
 
@@ -222,7 +238,8 @@ class DaskEngine:
             else:
                 # No dashboard, so no use for the workers' statistical profiler, which samples every
                 # worker's stack every 10 ms on the cores the analysis needs.
-                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                with dask.config.set({"distributed.worker.profile.enabled": False,
+                                      "distributed.nanny.pre-spawn-environ": _worker_environ()}):
                     self._own_cluster = LocalCluster(n_workers=settings.run.workers, threads_per_worker=1,
                                                      processes=True, dashboard_address=None)
                 client = Client(self._own_cluster)
