@@ -145,18 +145,28 @@ def throughput(n: int, workdir: Path, rounds: int) -> dict[str, Any]:
 
 
 def peak_memory(n: int, workdir: Path) -> dict[str, Any]:
-    """Peak RSS of a ``chipwire run`` process (one worker) over ``n`` articles, from ``wait4``."""
+    """Peak RSS of a ``chipwire run`` process (one worker) over ``n`` articles.
+
+    The figure is the run's own ``VmHWM``, which it writes at exit. ``wait4``'s ``ru_maxrss`` is
+    not used: Linux carries the spawning process's high-water mark across ``exec``, so after the
+    throughput phase (which loads every model here) it read this process's peak, not the run's.
+    """
     batch = workdir / f"mem-{n}.jsonl"
     make_batch(n, batch)
     out = workdir / f"mem-out-{n}"
-    cmd = [sys.executable, "-c", "import sys; from pipeline.cli import main; sys.exit(main())",
-           "run", str(batch), "--out", str(out), "--quiet"]
+    peak_file = workdir / f"mem-peak-{n}.txt"
+    launcher = ("import atexit, re, sys\n"
+                "def peak():\n"
+                "    status = open('/proc/self/status').read()\n"
+                f"    open({str(peak_file)!r}, 'w').write(re.search(r'VmHWM:\\s+(\\d+)', status).group(1))\n"
+                "atexit.register(peak)\n"
+                "from pipeline.cli import main\n"
+                "sys.exit(main())")
+    cmd = [sys.executable, "-c", launcher, "run", str(batch), "--out", str(out), "--quiet"]
     t0 = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=REPO)
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    code = subprocess.run(cmd, cwd=REPO, check=False).returncode
     seconds = time.perf_counter() - t0
-    return {"articles": n, "exit": proc.returncode, "peak_rss_mb": round(usage.ru_maxrss / 1024, 1),
+    return {"articles": n, "exit": code, "peak_rss_mb": round(int(peak_file.read_text()) / 1024, 1),
             "seconds": round(seconds, 1), "articles_per_s": round(n / seconds, 1)}
 
 
