@@ -22,6 +22,7 @@ from spacy.tokens import Doc, Span
 from extractors.base import ExtractContext, doc_text
 from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
+from extractors.lexicon import known_word
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
 
@@ -67,6 +68,9 @@ class NerData:
     government_words: frozenset[str]
     firm_conjunctions: frozenset[str]
     site_domains: frozenset[str]
+    org_descriptors: tuple[str, ...]
+    name_links: frozenset[str]
+    company_words: frozenset[str]
 
 
 @cache
@@ -75,7 +79,8 @@ def ner_data(lang: str) -> NerData:
     data = load_section("ner", lang)
     lists = ("person_titles", "honorifics", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
-             "common_nouns", "government_words", "firm_conjunctions", "site_domains")
+             "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
+             "name_links", "company_words")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -134,6 +139,9 @@ def ner_data(lang: str) -> NerData:
         government_words=frozenset(w.casefold() for w in data.get("government_words", [])),
         firm_conjunctions=frozenset(w.casefold() for w in data.get("firm_conjunctions", [])),
         site_domains=frozenset(w.casefold().lstrip(".") for w in data.get("site_domains", [])),
+        org_descriptors=tuple(w.casefold() for w in data.get("org_descriptors", [])),
+        name_links=frozenset(w.casefold() for w in data.get("name_links", [])),
+        company_words=frozenset(data.get("company_words", [])),
     )
 
 
@@ -298,6 +306,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
         by_case, names = _capitalised_names(doc, data, found, terms)
         found += by_case
+    if rules and (data.org_descriptors or data.company_words):
+        found += _described_organisations(doc, data, ctx.lang, found)
     models: set[tuple[int, int]] = set()
     if rules and linker is not None:
         found, models = _with_model_numbers(doc, found, data, linker.kb)
@@ -583,6 +593,98 @@ def _site_names(doc: Doc, data: NerData) -> list[Span]:
         return found
     taken = {i for ent in doc.ents for i in range(ent.start, ent.end)}
     return [span for span in found if span.start not in taken]
+
+
+def _glued_word(doc: Doc, i: int) -> str:
+    """The word token ``i`` ends when hyphens glue it to the tokens before ("US-Chipkonzern", "Start-up")."""
+    j = i
+    while j > 0 and not doc[j - 1].whitespace_ and (doc[j - 1].text in _HYPHENS or doc[j].text in _HYPHENS):
+        j -= 1
+    return doc[j:i + 1].text.casefold()
+
+
+def _unknown_name_word(token: Any, data: NerData, lang: str) -> bool:
+    """A capitalised word that is no word of the language's dictionary, no place and no title."""
+    text = token.text
+    return bool(text[:1].isupper() and token.is_alpha and not token.is_stop and text.casefold() not in data.not_names
+                and text.casefold() not in data.places and text.casefold() not in data.person_titles
+                and (text.isupper() or not known_word(text, lang)))
+
+
+def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Span]) -> list[Span]:
+    """Organisations named where nouns are capitalised too (German), by two cues.
+
+    * After a noun that introduces a company by its trade ("der Stahlkonzern Voestalpine",
+      "Analysehaus Bernstein", "ein Start-up namens Knowm"), a capitalised word that the language's
+      dictionary does not know; company words or acronyms after it continue the name.
+    * A capitalised run that ends with a company word ("Franklin Resources", "CI Financial",
+      "Nationwide Fund Advisors"), from its first word that the dictionary does not know.
+
+    Every other mention of a name found so is the organisation too ("Voestalpine hat …").
+    """
+    taken = {i for ent in known for i in range(ent.start, ent.end)}
+    found: list[Span] = []
+
+    def take(start: int, end: int) -> None:
+        found.append(Span(doc, start, end, label="ORG"))
+        taken.update(range(start, end))
+
+    def continues(k: int) -> bool:
+        return (k < len(doc) and k not in taken and bool(doc[k - 1].whitespace_)
+                and (doc[k].text in data.company_words or (doc[k].text.isupper() and doc[k].is_alpha)))
+
+    for token in doc:
+        i = token.i
+        if i in taken or not data.org_descriptors or not token.is_alpha:
+            continue
+        if not _glued_word(doc, i).endswith(data.org_descriptors) or not token.whitespace_:
+            continue
+        k = i + 1
+        while k < len(doc) and doc[k].lower_ in data.name_links and doc[k].whitespace_:
+            k += 1
+        if k >= len(doc) or k in taken or not _unknown_name_word(doc[k], data, lang):
+            continue
+        end = k + 1
+        while end - k < 4 and continues(end):
+            end += 1
+        take(k, end)
+    for token in doc:
+        i = token.i
+        if i in taken or token.text not in data.company_words:
+            continue
+        # Before a legal form every capitalised word belongs to the name, common words too ("Casinos
+        # Austria AG", "Leipnik-Lundenburger Invest Beteiligungs AG"); before a company word the name
+        # starts at its first word that the dictionary does not know ("Konkurrent Franklin Resources").
+        legal = has_legal_form(f"x {token.text}")
+        start = i
+        while start > 0 and i - start < (6 if legal else 3) and start - 1 not in taken:
+            before = doc[start - 1]
+            glued = legal and not before.whitespace_ and (before.text in _HYPHENS or doc[start].text in _HYPHENS)
+            if not (glued or (before.whitespace_ == " " and before.is_alpha and before.text[:1].isupper()
+                              and not before.is_stop and not _glued_word(doc, start - 1).endswith(
+                                  data.org_descriptors or ("\0",)))):
+                break
+            start -= 1
+        while start < i and (doc[start].text in _HYPHENS or (
+                not legal and not _unknown_name_word(doc[start], data, lang))):
+            start += 1
+        end = i + 1
+        while end - start < 5 and continues(end):
+            end += 1
+        if start < i:
+            take(start, end)
+    names = {span.text for span in found}
+    for token in doc:
+        if token.i in taken or not token.is_alpha:
+            continue
+        for name in names:
+            words = len(name.split())
+            text = doc[token.i:token.i + words].text
+            if (text == name or (words == 1 and text == name + "s")) and not any(
+                    j in taken for j in range(token.i, token.i + words)):
+                take(token.i, token.i + words)
+                break
+    return found
 
 
 def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozenset[str]
@@ -954,15 +1056,24 @@ _HARDWARE_ROLES = frozenset({"chip_designer", "foundry", "idm", "memory", "equip
 _MODEL_NUMBER = regex.compile(
     r"(?:[ \-‐‑]|(?<=[\p{Han}\p{Hiragana}\p{Katakana}\p{Hangul}]))([A-Za-z]{0,3}\d[A-Za-z\d]{0,5}\+?)(?![\w]|\.\d)")
 _MODEL_WORD = regex.compile(r"[ \-‐‑](\p{L}+\+?)(?!\w)")
+# A series code between a family and its number ("GeForce GTX 970M", "Radeon RX 7900"): capitals only,
+# and only with a model number right after it.
+_SERIES_CODE = regex.compile(r"[ \-‐‑]\p{Lu}{2,4}(?=[ \-‐‑][A-Za-z]{0,3}\d)")
 _YEAR = regex.compile(r"(?:19|20)\d\d")
 
 
 def _model_tail(text: str, end: int, has_number: bool, model_words: frozenset[str]) -> int:
     """End of the model designation that continues a product name ending at ``end``.
 
-    Model numbers continue any family; the language's model words ("Ti", "Pro", "Gen") only
-    continue a designation that already has a number ("RTX 5070 Ti", "Snapdragon 8 Gen 3").
+    Model numbers continue any family, also after a series code ("GeForce GTX 970M"); the language's
+    model words ("Ti", "Pro", "Gen") only continue a designation that already has a number ("RTX 5070
+    Ti", "Snapdragon 8 Gen 3").
     """
+    series = _SERIES_CODE.match(text, end)
+    if series and not has_number:
+        number = _MODEL_NUMBER.match(text, series.end())
+        if number and not _YEAR.fullmatch(number.group(1)):
+            end = series.end()
     while True:
         number = _MODEL_NUMBER.match(text, end)
         if number and not _YEAR.fullmatch(number.group(1)):
