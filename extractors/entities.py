@@ -22,7 +22,7 @@ from spacy.tokens import Doc, Span
 from extractors.base import ExtractContext, doc_text
 from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
-from extractors.lexicon import known_word
+from extractors.lexicon import has_lexicon, known_word
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
 
@@ -193,8 +193,13 @@ def _strip_title(ent: Span, titles: frozenset[str], honorifics: frozenset[str]) 
     """
     doc = ent.doc
     start = ent.start
-    while start < ent.end and doc[start].text.casefold() in titles:
-        start += 1
+    while start < ent.end:
+        if start + 2 <= ent.end and doc[start:start + 2].text.casefold() in titles:
+            start += 2  # a title of two words ("Premier ministre", "Prime Minister")
+        elif doc[start].text.casefold() in titles:
+            start += 1
+        else:
+            break
     if start == ent.start:
         return ent, False
     if start < ent.end and doc[start].is_lower and doc[start - 1].text.casefold() not in honorifics:
@@ -212,6 +217,39 @@ def _strip_title(ent: Span, titles: frozenset[str], honorifics: frozenset[str]) 
             break
         end += 1
     return doc[start:end], True
+
+
+def _without_leading_common_words(ent: Span, data: NerData) -> Span | None:
+    """Drop the lower-case words a statistical NER put before a name ("le tabloïd Blesk" gives
+    "tabloïd Blesk"): a name starts with a capital or with a name particle ("de Gaulle"). A title
+    stays, for :func:`_strip_title` to take with its complement ("ministre de la Santé Roman Prymula")."""
+    start = ent.start
+    doc = ent.doc
+    while (start < ent.end and doc[start].is_lower and doc[start].is_alpha and doc[start].lower_ not in data.name_particles
+           and doc[start].lower_ not in data.person_titles):
+        start += 1
+    if start == ent.start:
+        return ent
+    return Span(doc, start, ent.end, label=ent.label_) if start < ent.end else None
+
+
+def _lone_common_word(ent: Span, data: NerData, lang: str) -> bool:
+    """An unlinked organisation or thing that a statistical NER named by one common word of the
+    language: cut from a longer name ("Conseil" of "Conseil des ministres"), or capitalised by its
+    place at a sentence start ("Membre de la coalition…") and nowhere else in the article. Persons
+    are kept: surnames are often common words ("Fischer", "Leblanc"); so are places ("Japan", also
+    a word for lacquer).
+    """
+    doc = ent.doc
+    token = doc[ent.start]
+    if not (len(ent) == 1 and ent.label_ not in {"PER", "PERSON"} and token.is_title and token.is_alpha
+            and token.text.casefold() not in data.places
+            and has_lexicon(lang) and known_word(token.lower_, lang)):
+        return False
+    if ent.end < len(doc) and doc[ent.end].pos_ in {"ADP", "DET"} and doc[ent.end].is_lower:
+        return True
+    return _sentence_start(doc, ent.start) and not any(
+        t.text == token.text and not _sentence_start(doc, t.i) for t in doc if t.i != token.i)
 
 
 def _from_given_name(ent: Span, data: NerData) -> Span:
@@ -301,6 +339,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     out: list[Entity] = []
     rules = settings.rules
     found = [*doc.ents, *(_titled_persons(doc, data) + _site_names(doc, data) if rules else [])]
+    statistical = {(ent.start, ent.end) for ent in doc.ents if not ent.id_}
     names: dict[tuple[int, int], str] = {}
     terms = _common_term_acronyms(doc) if rules else frozenset()
     if rules and data.capitalised_names and not doc.has_annotation("POS") and not doc.has_annotation("TAG"):
@@ -319,6 +358,11 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             continue
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)):
             continue
+        if rules and not ent.id_ and (ent.start, ent.end) in statistical:
+            trimmed = _without_leading_common_words(ent, data)
+            if trimmed is None or _lone_common_word(trimmed, data, ctx.lang):
+                continue
+            ent = trimmed
         named = names.get((ent.start, ent.end))
         stripped, had_title = (_strip_title(ent, data.person_titles, data.honorifics) if rules and not named
                                else (ent, False))
