@@ -252,6 +252,20 @@ def _lone_common_word(ent: Span, data: NerData, lang: str) -> bool:
         t.text == token.text and not _sentence_start(doc, t.i) for t in doc if t.i != token.i)
 
 
+def _maker_named_first(surface: str, entry: KBEntry, kb: KnowledgeBase) -> tuple[str, KBEntry] | None:
+    """The maker a product's name starts with ("Intel Xeon", "Microsoft Windows"): the article
+    names the company too. Returns the maker's words and entry."""
+    if entry.kind != "product" or not entry.maker:
+        return None
+    words = surface.split(" ")
+    for n in range(min(3, len(words) - 1), 0, -1):
+        head = " ".join(words[:n])
+        found = kb.lookup(head)
+        if found is not None and found.key == entry.maker:
+            return head, found
+    return None
+
+
 def _from_given_name(ent: Span, data: NerData) -> Span:
     """A person's name starts at its given name when words before it are a function or a title.
 
@@ -396,6 +410,10 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if entry is not None:
             # A company is named as it was when the article appeared ("Matsushita" in 1987, not Panasonic).
             out.append(Entity(surface, entry_label(entry), entry.name_on(ctx.published), entry_id(entry), start, end))
+            maker = _maker_named_first(surface, entry, linker.kb) if linker is not None and rules else None
+            if maker is not None:
+                out.append(Entity(maker[0], "ORG", maker[1].name_on(ctx.published), entry_id(maker[1]),
+                                  start, start + len(maker[0])))
         else:
             out.append(Entity(surface, label, _POSSESSIVE.sub("", name), None, start, end))
     if not rules:
