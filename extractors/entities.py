@@ -377,6 +377,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             if trimmed is None or _lone_common_word(trimmed, data, ctx.lang):
                 continue
             ent = trimmed
+            if label in {"MISC", "PERSON"} and _after_org_descriptor(doc, ent.start, data):
+                label = "ORG"  # "le tabloïd Blesk", "la maison d'édition Actes Sud", "venture firm Activate"
         named = names.get((ent.start, ent.end))
         stripped, had_title = (_strip_title(ent, data.person_titles, data.honorifics) if rules and not named
                                else (ent, False))
@@ -671,6 +673,15 @@ def _unknown_name_word(token: Any, data: NerData, lang: str) -> bool:
     return bool(text[:1].isupper() and token.is_alpha and not token.is_stop and text.casefold() not in data.not_names
                 and text.casefold() not in data.places and text.casefold() not in data.person_titles
                 and (text.isupper() or not known_word(text, lang)))
+
+
+def _after_org_descriptor(doc: Doc, start: int, data: NerData) -> bool:
+    """Whether the name at token ``start`` follows a noun that introduces an organisation by its
+    trade ("l'hebdomadaire Respekt", "der Chipkonzern Infineon"), a linking word allowed between."""
+    j = start - 1
+    while j >= 0 and doc[j].lower_ in data.name_links:
+        j -= 1
+    return j >= 0 and bool(data.org_descriptors) and doc[j].is_alpha and _glued_word(doc, j).endswith(data.org_descriptors)
 
 
 def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Span]) -> list[Span]:
