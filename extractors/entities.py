@@ -799,6 +799,15 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
             i += 1
             continue
         end = _run_end(doc, i, data, taken)
+        nickname = _after_nickname(doc, end, data, taken) if doc[i].text in data.given_names else None
+        if nickname is not None:
+            # 'Fernando "El Chino" Navarro' is Fernando Navarro: the nickname is no part of the name.
+            rest, last = nickname
+            names[(i, last)] = f"{doc[i:end].text} {doc[rest:last].text}"
+            found.append(Span(doc, i, last, label="PERSON"))
+            in_runs.update(range(i, last))
+            i = last
+            continue
         if end - i >= 2:
             in_runs.update(range(i, end))
         start = _without_heading_words(doc, i, end, data)
@@ -836,6 +845,28 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
     found += _abbreviations(doc, found, taken)
     found += _listed_with_organisations(doc, [*known, *found], taken | in_runs, data)
     return found, names
+
+
+_OPENING_QUOTES = frozenset({'"', "“", "«", "'", "‘"})
+_CLOSING_QUOTES = frozenset({'"', "”", "»", "'", "’"})
+
+
+def _after_nickname(doc: Doc, k: int, data: NerData, taken: set[int]) -> tuple[int, int] | None:
+    """A quoted nickname of one to three capitalised words at ``k`` and the surname after it
+    ('"El Chino" Navarro', '“Wado” de Pedro'): the bounds of the surname, particles included."""
+    if k >= len(doc) or doc[k].text not in _OPENING_QUOTES:
+        return None
+    q = k + 1
+    while q < len(doc) and q - k <= 3 and doc[q].is_alpha and doc[q].text[:1].isupper():
+        q += 1
+    if q == k + 1 or q >= len(doc) or doc[q].text not in _CLOSING_QUOTES:
+        return None
+    rest = j = q + 1
+    while j < len(doc) and j - rest < 2 and doc[j].lower_ in data.name_particles:
+        j += 1
+    if j >= len(doc) or j in taken or not _name_word(doc[j]):
+        return None
+    return rest, _run_end(doc, j, data, taken)
 
 
 def _run_end(doc: Doc, i: int, data: NerData, taken: set[int]) -> int:
