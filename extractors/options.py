@@ -255,6 +255,21 @@ def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = No
     return sorted(orgs, key=lambda o: o.start)
 
 
+_APPOSITION = re.compile(r",\s*$")
+
+
+def _product_appositive(org: Org, text: str, data: OptionLangData) -> bool:
+    """True for an unknown name set off after a chip word ("The new microchip, LCA 100K, has ...").
+
+    The name in apposition to a chip word names that chip: a product, not a party (the NER
+    often tags such names ORG). Names the knowledge base knows keep their roles.
+    """
+    if org.roles:
+        return False
+    comma = _APPOSITION.search(text, max(0, org.start - 4), org.start)
+    return bool(comma and _ends_with(data.pattern("chip_terms"), text, max(0, comma.start() - 40), comma.start()))
+
+
 def salient_org(orgs: Sequence[Org], body_start: int) -> Org | None:
     """The company the article is about: the most-mentioned party that is not a chipmaker.
 
@@ -396,6 +411,12 @@ class _SentenceCtx:
     #: Consortia and industry bodies from the cue on in the clause (counterparties of a company that
     #: joins one: "IBM hopes to participate in Sematech"); they are no parties otherwise.
     consortia: Sequence[Org] = ()
+    #: The article's organisations and where its body starts (for anaphors: :func:`salient_org`).
+    article_orgs: Sequence[Org] = ()
+    body_start: int = 0
+    #: Consortia the article named before the cue in a sentence about chips: what "participate in
+    #: the effort" refers to.
+    prior_consortia: Sequence[Org] = ()
 
 
 def _coref(ctx: _SentenceCtx, *, allow_chipmaker: bool) -> Org | None:
@@ -484,8 +505,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         elif actor is None and before and target is not None:
             actor = before[-1]
     else:
-        target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx)
         actor = before[-1] if before else None
+        # "Western Digital (which had bought it ...)": a company does not buy itself, so the
+        # pronoun stands for another one.
+        target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx, actor)
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
     # Buying shares or stock is a trade or a stake, not a takeover.
@@ -520,9 +543,31 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # No object: the mention can only add evidence and status to a record found elsewhere.
         return [_Found(None, False, [], False)]
     cps = [(target, "target")] if target is not None else []
+    fronted = _fronted_actors(a, target.end if target is not None else b, ctx)
+    if fronted:
+        return [_Found(o, False, cps, target is None, scoped) for o in fronted if o.canonical not in
+                {t.canonical for t, _ in cps}]
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
+    """The acquirers listed after a copula when a fronted group opens the clause.
+
+    "Among the companies that would be interested in bidding for Fairchild are AMD ... and LSI
+    Logic": the cue's subject is the fronted group, and each company after "are" is a bidder.
+    ``after`` is where the cue's target ends (the copula comes after it).
+    """
+    data = ctx.data
+    if not _between(data.pattern("fronted_groups"), ctx.text, ctx.clause[0], a):
+        return []
+    copulas = data.pattern("fronted_copulas")
+    cop = copulas.search(ctx.text, after, ctx.clause[1]) if copulas else None
+    if cop is None:
+        return []
+    listed = {o.canonical: o for o in ctx.orgs if o.start >= cop.end()}
+    return list(listed.values())
 
 
 _NEXT_WORDS = re.compile(r"(?:\W+\w+){1,3}")
@@ -534,12 +579,13 @@ def _names_product(text: str, b: int, limit: int, data: OptionLangData) -> bool:
     return bool(m and has_chip_term(m.group(), data))
 
 
-def _pronoun_target(a: int, b: int, ctx: _SentenceCtx) -> Org | None:
+def _pronoun_target(a: int, b: int, ctx: _SentenceCtx, actor: Org | None = None) -> Org | None:
     """The company a pronoun right after a buying verb stands for ("would be willing to buy it").
 
     The antecedent is the chip company named last before the cue in the sentence, else the last
     one of the previous sentence; a pronoun with no such company, or with a chip word between that
-    company and the cue ("NVIDIA's new GPU, and Meta will buy it"), buys something else.
+    company and the cue ("NVIDIA's new GPU, and Meta will buy it"), buys something else. The
+    ``actor`` (the verb's subject) is never its own object.
     """
     pron = ctx.data.pattern("object_pronouns")
     if pron is None:
@@ -548,7 +594,7 @@ def _pronoun_target(a: int, b: int, ctx: _SentenceCtx) -> Org | None:
     if not pron.match(ctx.text, b + len(rest) - len(rest.lstrip())):
         return None
     for orgs in ([o for o in ctx.sent_orgs if o.end <= a], ctx.prev_orgs):
-        makers = [o for o in orgs if o.roles & CHIP_ROLES]
+        makers = [o for o in orgs if o.roles & CHIP_ROLES and (actor is None or o.canonical != actor.canonical)]
         if makers:
             chips = ctx.data.pattern("chip_terms")
             return None if _between(chips, ctx.text, makers[-1].end, a) else makers[-1]
@@ -597,6 +643,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # The clause's parties; a clause without any ("La firme s'est associée à deux géants : Intel
     # et MediaTek") takes the sentence's, then the previous sentence's.
     parties = list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
+    if cue.cue.form == "supply":
+        return _supply(a, parties, ctx)
     via = False
     plural = ctx.data.pattern("plural_anaphora")
     named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
@@ -606,6 +654,11 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     buyers = [o for o in parties if not o.chipmaker]
     # The first company named leads a pair taken from the previous sentence (its subject).
     actor = (buyers[0] if via else _nearest(buyers, a)) if buyers else None
+    directed = None if via else _between_pair(b, ctx) or _with_subject(a, b, parties, ctx)
+    if directed is not None:
+        # The cue names its two sides: the counterparty is the other side, not every party around.
+        actor, via, other = directed
+        parties = [other]
     if actor is None:
         coref = _coref(ctx, allow_chipmaker=True)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
@@ -626,15 +679,112 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if not cps and cue.cue.form == "verb":
         # "hopes to participate in Sematech", "joined the Sematech consortium": the body joined.
         cps = [(org, "partner") for org in ctx.consortia[:1]]
+        ref = _consortium_ref(b, ctx) if not cps else None
+        if ref is not None:
+            # "hopes to participate in the effort": the consortium's own sentence tied it to chips.
+            return [_Found(actor, via, [(ref, "partner")], False)]
     if not cps:
         return []
-    # Chip scope: the sentence names chips, or a party only makes chips. A company that also
-    # makes chips (IBM, Toshiba) co-develops other things too ("OS/2, developed jointly with
-    # Microsoft"), so its role alone does not tie the move to chips.
-    if not (actor.chipmaker or any(o.chipmaker for o, _ in cps)
-            or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)):
+    if not _chip_scoped(actor, cps, ctx):
         return []
     return [_Found(actor, via, cps, False)]
+
+
+#: Roles of companies that buy chips without making them: partners of chipmakers whose strategy it is.
+BUYER_ROLES: frozenset[str] = frozenset({"hyperscaler", "ai_lab", "oem"})
+#: How far (characters) after a partner cue a "with" may introduce its counterparty
+#: ("exchange of technology and manufacturing agreement with Fujitsu").
+_WITH_REACH = 40
+
+
+def _between_pair(b: int, ctx: _SentenceCtx) -> tuple[Org, bool, Org] | None:
+    """The two sides of "a joint venture between A and B": (A, False, B), or None.
+
+    Only a "between" right after the cue counts; the other companies of the sentence ("sold by
+    Intel, AT&T and a joint venture between Northern Telecom and Motorola") are not in the deal.
+    """
+    marker = ctx.data.pattern("between_markers")
+    m = marker.search(ctx.text, b, min(ctx.clause[1], b + 12)) if marker else None
+    if m is None:
+        return None
+    sides = list({o.canonical: o for o in ctx.orgs if o.start >= m.end()}.values())
+    return (sides[0], False, sides[1]) if len(sides) >= 2 else None
+
+
+def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> tuple[Org, bool, Org] | None:
+    """The sides of "X ... <partner cue> with Y": (X, via_coref, Y), the subject X being the actor.
+
+    The subject is the last company before the cue, unless an anaphor comes between it and the
+    cue ("Brooks also said the company would attempt ... an agreement with Fujitsu"): that stands
+    for the article's most salient company other than Y that the knowledge base knows (Y itself
+    cannot be its own partner). None when the clause has no such shape, or when the subject only
+    makes chips and Y only buys them (then Y's chip strategy is at stake, OPTIONS.md: "NVIDIA
+    partners with OpenAI" is OpenAI's option).
+    """
+    partner = _first_after_marker([o for o in parties if o.start >= b], ctx.data.pattern("with_markers"),
+                                  ctx.text, a, min(ctx.clause[1], b + _WITH_REACH))
+    if partner is None:
+        return None
+    before = [o for o in parties if o.end <= a and o.canonical != partner.canonical]
+    anaphora = ctx.data.pattern("anaphora")
+    last_anaphor = max((m.start() for m in anaphora.finditer(ctx.text, ctx.clause[0], a)), default=-1) \
+        if anaphora else -1
+    if last_anaphor >= 0 and (not before or last_anaphor >= before[-1].end):
+        rest = [o for o in ctx.article_orgs if o.roles and o.canonical != partner.canonical]
+        found = salient_org(rest, ctx.body_start)
+        if found is None:
+            return None
+        subject, via = found, True
+    elif before:
+        subject, via = before[-1], False
+    else:
+        return None
+    if subject.chipmaker and partner.roles & BUYER_ROLES and not partner.roles & CHIP_ROLES:
+        return None
+    return subject, via, partner
+
+
+def _chip_scoped(actor: Org, cps: Sequence[tuple[Org, str]], ctx: _SentenceCtx) -> bool:
+    """True when a partnership is about chips: the sentence names chips, or a party only makes chips.
+
+    A company that also makes chips (IBM, Toshiba) co-develops other things too ("OS/2, developed
+    jointly with Microsoft"), so its role alone does not tie the move to chips.
+    """
+    return (actor.chipmaker or any(o.chipmaker for o, _ in cps)
+            or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data))
+
+
+def _supply(a: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_Found]:
+    """A supply cue: the recipient after the cue start is the actor, the supplier before it the partner.
+
+    "NEC will supply MHS with manufacturing technology": the chip strategy at stake is the
+    recipient's (OPTIONS.md), whatever the knowledge base says about either company's roles.
+    """
+    recipient = next((o for o in parties if o.start >= a), None)
+    if recipient is None:
+        return []
+    seen = {recipient.canonical}
+    cps: list[tuple[Org, str]] = []
+    for org in parties:
+        if org.end <= a and org.canonical not in seen:
+            seen.add(org.canonical)
+            cps.append((org, "partner"))
+    if not cps or not _chip_scoped(recipient, cps, ctx):
+        return []
+    return [_Found(recipient, False, cps, False)]
+
+
+def _consortium_ref(b: int, ctx: _SentenceCtx) -> Org | None:
+    """The consortium a joining cue's definite object refers back to ("participate in the effort").
+
+    Only a reference right after the cue (or inside it: "joined the consortium") counts, and it
+    stands for the last chip consortium the article named before (``prior_consortia``).
+    """
+    refs = ctx.data.pattern("consortium_refs")
+    if not refs or not ctx.prior_consortia:
+        return None
+    ref = refs.search(ctx.text, max(ctx.clause[0], b - 20), min(ctx.clause[1], b + 24))
+    return ctx.prior_consortia[-1] if ref else None
 
 
 def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
@@ -827,8 +977,10 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
     salient = salient_org(orgs, ctx.body_start)
+    parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)]
     pub_year = _published_year(ctx.published)
     bounds = sentences(doc, text=text)
+    chip_consortia = _chip_consortia(orgs, bounds, text, data)
     percentages = [q for q in ctx.found.get("quantities", ()) if q.unit == "percent"]
     anaphora = data.pattern("anaphora")
     examples = data.pattern("examples")
@@ -846,8 +998,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     for ci, (idx, (s, e), cues) in enumerate(candidates):
         sentence = text[s:e]
         prev = bounds[idx - 1] if idx > 0 else None
-        prev_orgs = [o for o in orgs if prev and prev[0] <= o.start < prev[1] and o.party]
-        sent_orgs = [o for o in orgs if s <= o.start < e and o.party]
+        prev_orgs = [o for o in parties if prev and prev[0] <= o.start < prev[1]]
+        sent_orgs = [o for o in parties if s <= o.start < e]
         anaphor = bool(anaphora and anaphora.search(sentence))
         clauses = _clauses(sentence, s, data)
         abs_cues = [(s + c.start, s + c.end) for c in cues]
@@ -861,6 +1013,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 sent_orgs=sent_orgs, prev_orgs=prev_orgs, salient=salient, anaphor=anaphor, data=data,
                 examples_at=clause[0] + ex.start() if ex else None, percentages=percentages,
                 consortia=[o for o in orgs if a <= o.start < clause[1] and CONSORTIUM_ROLES & o.roles],
+                prior_consortia=[o for o in chip_consortia if o.end <= a],
+                article_orgs=orgs, body_start=ctx.body_start,
             )
             found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
@@ -913,6 +1067,19 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_sentences(records, text, bounds, orgs, data)
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+def _chip_consortia(orgs: Sequence[Org], bounds: Sequence[tuple[int, int]], text: str,
+                    data: OptionLangData) -> list[Org]:
+    """Consortia named in a sentence that names chips ("a consortium ... known as SEMATECH to build
+    an advanced semiconductor manufacturing plant"), in text order."""
+    out: list[Org] = []
+    for org in orgs:
+        if CONSORTIUM_ROLES & org.roles:
+            sent = next(((s, e) for s, e in bounds if s <= org.start < e), None)
+            if sent is not None and has_chip_term(text[sent[0]:sent[1]], data):
+                out.append(org)
+    return out
 
 
 def _diversify_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
@@ -981,7 +1148,9 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
         if not dm:
             continue
         names = {o.canonical for o in orgs if s <= o.start < e}
-        hits = [r for r in records if r.actor.canonical in names or r.cp_key & names]
+        # A named actor ties the sentence to its own record ("the termination of the agreement
+        # with Fujitsu" where AMD and LSI Logic were also said to be interested in the same target).
+        hits = [r for r in records if r.actor.canonical in names] or [r for r in records if r.cp_key & names]
         if len(hits) != 1:
             continue
         for name, pat in decisive:
