@@ -514,6 +514,12 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # Buying shares or stock is a trade or a stake, not a takeover.
     if shares is not None and shares.search(text, b, min(obj_end, b + 40)):
         return []
+    if shares is not None and target is not None:
+        # The company names the shares bought ("Kauf von 18,7 Millionen Nvidia-Aktien", "bought
+        # 1.9 million Nvidia shares"): a trade in its stock, not a takeover of it.
+        after = target.end + (1 if text[target.end:target.end + 1] in {"-", "\u2010", "\u2011", " "} else 0)
+        if shares.match(text, after):
+            return []
     unnamed = False
     if target is None:
         company = data.pattern("company_terms")

@@ -29,11 +29,17 @@ REQUIRED_LANGUAGES = {"en", "fr", "de", "es", "zh"}
 
 
 @pytest.mark.parametrize("lang_case", CASES, ids=[case_id(c) for c in CASES])
-def test_option_cases(lang_case: tuple[str, dict[str, Any]], blank: Callable[[str], Language]) -> None:
+def test_option_cases(lang_case: tuple[str, dict[str, Any]], blank: Callable[[str], Language],
+                      models: ModelPool) -> None:
     lang, case = lang_case
-    doc = blank(lang)(case["text"])
+    # A case marked with_entities runs as in a run: the language's pipeline (knowledge-base rulers
+    # included) and the entities extractor supply the parties beyond the knowledge base.
+    doc = (models.get(lang) if case.get("with_entities") else blank(lang))(case["text"])
     # As in a run, the quantities extractor runs first (stakes are read from its percentages).
-    found = extract_options(doc, ExtractContext(lang=lang, found={"quantities": extract_quantities(doc, lang=lang)}))
+    found_before: dict[str, Any] = {"quantities": extract_quantities(doc, lang=lang)}
+    if case.get("with_entities"):
+        found_before["entities"] = extract_entities(doc, ExtractContext(lang=lang))
+    found = extract_options(doc, ExtractContext(lang=lang, found=found_before))
     assert sorted((o.option, o.actor) for o in found) == sorted((e["option"], e["actor"]) for e in case["expected"])
     by_key = {(o.option, o.actor): o for o in found}
     for exp in case["expected"]:
