@@ -22,7 +22,7 @@ from spacy.tokens import Doc, Span
 from extractors.base import ExtractContext, doc_text
 from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
-from extractors.lexicon import has_lexicon, known_word
+from extractors.lexicon import known_word
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
 
@@ -243,8 +243,7 @@ def _lone_common_word(ent: Span, data: NerData, lang: str) -> bool:
     doc = ent.doc
     token = doc[ent.start]
     if not (len(ent) == 1 and ent.label_ not in {"PER", "PERSON"} and token.is_title and token.is_alpha
-            and token.text.casefold() not in data.places
-            and has_lexicon(lang) and known_word(token.lower_, lang)):
+            and token.text.casefold() not in data.places and known_word(token.lower_, lang)):
         return False
     if ent.end < len(doc) and doc[ent.end].pos_ in {"ADP", "DET"} and doc[ent.end].is_lower:
         return True
@@ -681,7 +680,8 @@ def _after_org_descriptor(doc: Doc, start: int, data: NerData) -> bool:
     j = start - 1
     while j >= 0 and doc[j].lower_ in data.name_links:
         j -= 1
-    return j >= 0 and bool(data.org_descriptors) and doc[j].is_alpha and _glued_word(doc, j).endswith(data.org_descriptors)
+    # (an empty tuple of descriptors matches nothing)
+    return j >= 0 and doc[j].is_alpha and _glued_word(doc, j).endswith(data.org_descriptors)
 
 
 def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Span]) -> list[Span]:
@@ -734,8 +734,8 @@ def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Spa
             before = doc[start - 1]
             glued = legal and not before.whitespace_ and (before.text in _HYPHENS or doc[start].text in _HYPHENS)
             if not (glued or (before.whitespace_ == " " and before.is_alpha and before.text[:1].isupper()
-                              and not before.is_stop and not _glued_word(doc, start - 1).endswith(
-                                  data.org_descriptors or ("\0",)))):
+                              and not before.is_stop
+                              and not _glued_word(doc, start - 1).endswith(data.org_descriptors))):
                 break
             start -= 1
         while start < i and (doc[start].text in _HYPHENS or (

@@ -8,11 +8,14 @@ anyway); a word it does not know, and that is no compound of two words it knows,
 
 from __future__ import annotations
 
-from functools import cache
+from functools import lru_cache
 
 import simplemma
 from simplemma.strategies.dictionaries.dictionary_factory import SUPPORTED_LANGUAGES
 
+# Distinct words remembered per process: a long run meets new names without end, so the memo is
+# bounded to keep memory flat; the common words that repeat stay in it.
+_MEMO_WORDS = 65_536
 # The parts of a compound: a head of at least this many letters and a tail of at least
 # this many ("Quartals|umsatz", "Halbleiter|branche"); shorter tails match by accident.
 _MIN_HEAD, _MIN_TAIL = 3, 5
@@ -23,7 +26,7 @@ def has_lexicon(lang: str) -> bool:
     return lang in SUPPORTED_LANGUAGES
 
 
-@cache
+@lru_cache(maxsize=_MEMO_WORDS)
 def known_word(word: str, lang: str) -> bool:
     """Whether ``word`` is a word of ``lang``'s dictionary, or a compound of two such words.
 
