@@ -71,6 +71,9 @@ class NerData:
     org_descriptors: tuple[str, ...]
     name_links: frozenset[str]
     company_words: frozenset[str]
+    firm_name_particles: frozenset[str]
+    maker_nouns: frozenset[str]
+    role_links: frozenset[str]
 
 
 @cache
@@ -80,7 +83,7 @@ def ner_data(lang: str) -> NerData:
     lists = ("person_titles", "honorifics", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
-             "name_links", "company_words")
+             "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -142,6 +145,9 @@ def ner_data(lang: str) -> NerData:
         org_descriptors=tuple(w.casefold() for w in data.get("org_descriptors", [])),
         name_links=frozenset(w.casefold() for w in data.get("name_links", [])),
         company_words=frozenset(data.get("company_words", [])),
+        firm_name_particles=frozenset(w.casefold() for w in data.get("firm_name_particles", [])),
+        maker_nouns=frozenset(w.casefold() for w in data.get("maker_nouns", [])),
+        role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
     )
 
 
@@ -363,13 +369,18 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     models: set[tuple[int, int]] = set()
     if rules and linker is not None:
         found, models = _with_model_numbers(doc, found, data, linker.kb)
+    if rules:
+        found = _whole_firm_names(doc, found, data)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
         if label is None or (ent.id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
             continue
         if rules and ent.text.casefold() in data.not_names:
             continue
-        if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)):
+        if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)
+                                      or _ticker(ent)):
+            continue
+        if rules and ent.id_ and _common_word_before_maker(ent, data, ctx.lang):
             continue
         if rules and not ent.id_ and (ent.start, ent.end) in statistical:
             trimmed = _without_leading_common_words(ent, data)
@@ -378,6 +389,11 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
             ent = trimmed
             if label in {"MISC", "PERSON"} and _after_org_descriptor(doc, ent.start, data):
                 label = "ORG"  # "le tabloïd Blesk", "la maison d'édition Actes Sud", "venture firm Activate"
+            if label == "ORG" and _place_before_region(ent, data, ctx.lang):
+                label = "LOCATION"
+            body = _body_of_role(ent, data) if label == "ORG" else None
+            if body is not None:
+                names[(ent.start, ent.end)] = f"{body} {doc[ent.start - 1].text} {ent.text}"
         named = names.get((ent.start, ent.end))
         stripped, had_title = (_strip_title(ent, data.person_titles, data.honorifics) if rules and not named
                                else (ent, False))
@@ -405,7 +421,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                 continue
             if label in {"ORG", "MISC"}:
                 name = _without_leading_place(name, data.locations)
-            if not name or name.casefold() in data.not_names:
+            # A legal form alone ("AG" cut from "Siemens AG") names nothing.
+            if normalize_alias(f"x {name}") == "x" or name.casefold() in data.not_names:
                 continue
         entry = _link(ent.id_, name, label, linker, exact=(ent.start, ent.end) in models)
         if entry is not None:
@@ -425,6 +442,127 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     out = [replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out)]
     out = [e for i, e in enumerate(out) if i in renamed or not _lone_word_at_start(e, text, bounds)]
     return tuple(_short_org_names(out))
+
+
+# Reuters gives a listed company's exchange code after its full name: "Siemens AG <SIEG.F>", "(MIET.T)".
+_TICKER_CODE = regex.compile(r"[A-Z][A-Z0-9]{0,5}(?:\.[A-Z]{1,2})?")
+# A blank line, or a line break before an indented line, starts a new paragraph (or the body after a
+# headline): a firm's name never runs over one, a name wrapped at a line's end does.
+_PARAGRAPH_BREAK = regex.compile(r"\n[ \t]*\n|\n[ \t]")
+# At most this many tokens lie between a recognised piece of a firm's name and its ticker.
+_MAX_NAME_PIECES = 4
+
+
+def _ticker_at(doc: Doc, k: int) -> bool:
+    """Whether tokens ``k``… are an exchange code in angle brackets ("<", "PGLO.AS", ">")."""
+    return (k + 2 < len(doc) and doc[k].text == "<" and doc[k + 2].text == ">"
+            and _TICKER_CODE.fullmatch(doc[k + 1].text) is not None)
+
+
+def _in_brackets(ent: Span) -> bool:
+    doc = ent.doc
+    return (ent.start > 0 and ent.end < len(doc) and doc[ent.start - 1].text in {"(", "<"}
+            and doc[ent.end].text in {")", ">"})
+
+
+def _legal_form_token(token: Any) -> bool:
+    return bool(token.is_alpha and has_legal_form(f"x {token.text}"))
+
+
+def _firm_name_end(doc: Doc, span: Span, data: NerData) -> tuple[int, bool]:
+    """Where the firm name that ``span`` starts really ends, and whether it is still the same firm.
+
+    Before a Reuters ticker every capitalised piece belongs to it ("NV Philips" +
+    "Gloeilampenfabrieken <PGLO.AS>", "Beeba" + "'s Creations Inc <BEBA>"): the firm's full name. A particle with
+    capitalised words ("Barclays de Zoete Wedd") or a bracketed place and a legal form
+    ("Salomon Brothers (Asia) Ltd") name another firm, a subsidiary named after the known one.
+    """
+    end = span.end
+    legal = end
+    while legal < len(doc) and _legal_form_token(doc[legal]):
+        legal += 1
+    k = end
+    while k < len(doc) and k - end < _MAX_NAME_PIECES and not _PARAGRAPH_BREAK.search(doc[k].text) and (
+            doc[k].is_space or doc[k].lower_ in {"'s", "’s"} or _legal_form_token(doc[k])
+            or (doc[k].is_alpha and not doc[k].is_lower)):
+        k += 1
+    if k > legal and _ticker_at(doc, k):
+        while doc[k - 1].is_space:
+            k -= 1
+        return k, True
+    end = legal  # a legal form alone adds nothing to the name ("Texas Instruments Inc")
+    if end < len(doc) and doc[end].lower_ in data.firm_name_particles and span.id_:
+        k = end + 1
+        while k < len(doc) and _name_word(doc[k]):
+            k += 1
+        if k > end + 1:
+            return k + (k < len(doc) and _legal_form_token(doc[k])), False
+    if (end + 3 < len(doc) and doc[end].text == "(" and _name_word(doc[end + 1]) and doc[end + 2].text == ")"
+            and _legal_form_token(doc[end + 3])):
+        return end + 4, False
+    return span.end, True
+
+
+def _whole_firm_names(doc: Doc, spans: list[Span], data: NerData) -> list[Span]:
+    """Extend organisations over the rest of their firm's name (see :func:`_firm_name_end`).
+
+    Spans the longer name covers are dropped. A name that is still the known firm keeps its
+    link; a subsidiary named after it is unlinked, to be linked (or not) by its whole name.
+    """
+    out: list[Span] = []
+    extended: list[Span] = []
+    for span in spans:
+        if span.label_ == "ORG":
+            end, same = _firm_name_end(doc, span, data)
+            if end > span.end:
+                span = (Span(doc, span.start, end, label="ORG", span_id=span.id_) if same
+                        else Span(doc, span.start, end, label="ORG"))
+                extended.append(span)
+        out.append(span)
+    return [span for span in out if not any(
+        longer is not span and longer.start <= span.start < longer.end for longer in extended)]
+
+
+def _ticker(ent: Span) -> bool:
+    """An exchange code in brackets ("<BEBA>", "(MIET.T)"): Reuters' ticker, not a name.
+
+    In round brackets only a code with an exchange suffix counts: "(FCC)" is an acronym.
+    """
+    if not _in_brackets(ent) or _TICKER_CODE.fullmatch(ent.text) is None:
+        return False
+    return ent.doc[ent.start - 1].text == "<" or "." in ent.text
+
+
+def _common_word_before_maker(ent: Span, data: NerData, lang: str) -> bool:
+    """A one-word company alias that is a common noun, used as one before "maker" ("a U.S.
+    Microchip maker"): the article means the thing the firms make, not the company."""
+    doc = ent.doc
+    return (len(ent) == 1 and ent.end < len(doc) and doc[ent.end].lower_ in data.maker_nouns
+            and known_word(ent[0].lower_, lang))
+
+
+def _place_before_region(ent: Span, data: NerData, lang: str) -> bool:
+    """A one-word "organisation" that is a known place followed by its region ("Sendai, northern
+    Japan", "Hsinchu, Taiwan"): the place itself, as the NER's place label would have it."""
+    doc = ent.doc
+    k = ent.end
+    if len(ent) != 1 or ent[0].lower_ not in gazetteer(lang) or k + 1 >= len(doc) or doc[k].text != ",":
+        return False
+    k += 1
+    if doc[k].is_lower and doc[k].is_alpha and k + 1 < len(doc):
+        k += 1  # "northern"
+    while doc[k].is_space and k + 1 < len(doc):
+        k += 1
+    return doc[k].ent_type_ in {"GPE", "LOC"} or doc[k].text.casefold() in data.locations
+
+
+def _body_of_role(ent: Span, data: NerData) -> str | None:
+    """The body an office names ("Minister of International Trade and Industry" → "Ministry"),
+    for a statistical NER span that kept only the office's portfolio."""
+    doc = ent.doc
+    if ent.start < 2 or doc[ent.start - 1].lower_ not in data.role_links:
+        return None
+    return data.role_orgs.get(doc[ent.start - 2].lower_)
 
 
 def _lone_word_at_start(ent: Entity, text: str, bounds: list[tuple[int, int]]) -> bool:
@@ -461,20 +599,21 @@ def _with_firm_partners(entities: list[Entity], text: str, data: NerData) -> lis
 
 
 def _short_org_names(entities: list[Entity]) -> list[Entity]:
-    """A one-word unlinked organisation that is the first word of exactly one longer organisation
-    named in the article is that organisation ("National's" after "National Semiconductor")."""
-    longer: dict[str, set[tuple[str, str | None]]] = {}
-    for ent in entities:
-        words = ent.canonical.split()
-        # "GenCorp Inc" is GenCorp itself, not a longer name.
-        if ent.label == "ORG" and len(normalize_alias(ent.canonical).split()) >= 2:
-            longer.setdefault(words[0].casefold(), set()).add((ent.canonical, ent.id))
+    """An unlinked organisation whose words begin exactly one longer organisation named in the
+    article is that organisation ("National's" after "National Semiconductor", "Barclays de
+    Zoete's" after "Barclays de Zoete Wedd")."""
+    # Compared without legal forms: "GenCorp Inc" is GenCorp itself, not a longer name.
+    names = {(ent.canonical, ent.id, tuple(normalize_alias(ent.canonical).split()))
+             for ent in entities if ent.label == "ORG"}
     out = []
     for ent in entities:
-        full = longer.get(ent.canonical.casefold(), set())
-        if ent.label == "ORG" and ent.id is None and " " not in ent.canonical and len(full) == 1:
-            canonical, ent_id = next(iter(full))
-            ent = replace(ent, canonical=canonical, id=ent_id)
+        if ent.label == "ORG" and ent.id is None:
+            head = tuple(normalize_alias(ent.canonical).split())
+            full = {(name, key) for name, key, words in names
+                    if len(words) > len(head) > 0 and words[:len(head)] == head}
+            if len(full) == 1:
+                canonical, ent_id = next(iter(full))
+                ent = replace(ent, canonical=canonical, id=ent_id)
         out.append(ent)
     return out
 
