@@ -481,7 +481,7 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     actor: Org | None = None
     target: Org | None = None
     if form == "passive":
-        target = before[-1] if before else None
+        target = before[-1] if before else _anaphoric_subject(a, ctx)
         actor = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
     elif form == "sale":
         target = _object(ctx.sent_orgs, text, b, window_end, 6, None)
@@ -538,13 +538,18 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         actor = None
     via = False
     if actor is None and (target is not None or unnamed):
-        actor = _coref(ctx, allow_chipmaker=True)
-        via = actor is not None
+        coref = _coref(ctx, allow_chipmaker=True)
+        # The anaphor may be the target itself ("L'entreprise dit rejoindre la famille Qualcomm").
+        if coref is not None and (target is None or coref.canonical != target.canonical):
+            actor, via = coref, True
     if target is not None and actor is not None and target.canonical == actor.canonical:
         return []
     scoped = _is_chip_target(target, ctx)
     if not scoped and target is None:
-        return []
+        # "Western Digital habe andere Kaufinteressenten ausgestochen": a named bidder with no
+        # object and no chip word speaks of a deal named elsewhere; it counts only where the
+        # article states the same actor's takeover with chip support (:func:`_corroborated`).
+        return [_Found(actor, via, [], False, False)] if actor is not None and not unnamed else []
     if target is None and not unnamed:
         # No object: the mention can only add evidence and status to a record found elsewhere.
         return [_Found(None, False, [], False)]
@@ -556,6 +561,18 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+def _anaphoric_subject(a: int, ctx: _SentenceCtx) -> Org | None:
+    """The company an anaphor before the cue in its clause stands for, else None.
+
+    The subject of a passive cue is its target: in "L'entreprise dit rejoindre la famille
+    Qualcomm" the anaphor stands for the article's subject (:func:`salient_org`).
+    """
+    anaphora = ctx.data.pattern("anaphora")
+    if ctx.salient is None or not _between(anaphora, ctx.text, ctx.clause[0], a):
+        return None
+    return ctx.salient
 
 
 def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
@@ -646,9 +663,7 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
 def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if cue.cue.subtype == "investment" and _control_stake(a, b, ctx):
         return []  # "bought 80 pct of Fairchild": control is an acquisition (OPTIONS.md)
-    # The clause's parties; a clause without any ("La firme s'est associée à deux géants : Intel
-    # et MediaTek") takes the sentence's, then the previous sentence's.
-    parties = list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
+    parties = _partner_parties(ctx)
     if cue.cue.form == "supply":
         return _supply(a, parties, ctx)
     via = False
@@ -666,7 +681,7 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         actor, via, other = directed
         parties = [other]
     if actor is None:
-        coref = _coref(ctx, allow_chipmaker=True)
+        coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
             actor, via = coref, True
         elif parties:
@@ -694,6 +709,29 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if not _chip_scoped(actor, cps, ctx):
         return []
     return [_Found(actor, via, cps, False)]
+
+
+def _partner_parties(ctx: _SentenceCtx) -> list[Org]:
+    """The companies a partner cue may join: the clause's, else the sentence's, else the previous sentence's.
+
+    A clause without any ("La firme s'est associée à deux géants : Intel et MediaTek") takes the
+    sentence's. A partnership has two sides, so a clause naming one company only takes the
+    sentence's companies too when the sentence names another ("Bemerkenswert an GB10: Huang hat
+    betont, dass MediaTek an der Entwicklung des SoC mitgearbeitet hat": GB10 is NVIDIA's).
+    """
+    if len({o.canonical for o in ctx.orgs}) == 1 and len({o.canonical for o in ctx.sent_orgs}) > 1:
+        return list(ctx.sent_orgs)
+    return list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
+
+
+def _implicit_subject(ctx: _SentenceCtx) -> Org | None:
+    """The article's subject for a sentence that names no company at all, else None.
+
+    "[...] un dîner avec des ingénieurs de SK Hynix. Ce contexte souligne un partenariat
+    stratégique [...]": with no company of its own, the sentence speaks of the article's subject
+    as an anaphor would, and the company of the previous sentence is the other side.
+    """
+    return ctx.salient if not ctx.sent_orgs else None
 
 
 #: Roles of companies that buy chips without making them: partners of chipmakers whose strategy it is.
@@ -813,9 +851,11 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
         # "turns to Samsung": the object is the new supplier, a chipmaker before it the incumbent.
         makers = [o for o in makers if o.start >= b]
     cps = [(o, "new_supplier") for o in makers]
-    if not cps and not has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data):
-        return []
-    return [_Found(actor, via, cps, False)]
+    # With no chipmaker and no chip word ("Arduino réaffirme qu'il restera multi-vendeurs") the
+    # move may be about anything: it counts only where the article ties the same actor's
+    # diversification to chips (:func:`_corroborated`).
+    scoped = bool(cps) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+    return [_Found(actor, via, cps, False, scoped)]
 
 
 _ARGUMENTS = {"acquire": _acquire, "build": _build, "partner": _partner, "diversify": _diversify}
@@ -915,7 +955,11 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
 
 
 _PARAGRAPH = re.compile(r"\n\s*\n")
-_ENDS = frozenset(".!?。！？:;…\"”»")
+# A colon or semicolon inside a line joins two clauses of one sentence ("La diversité des puces
+# reste : Arduino continuera ...", "... un deal gagnant-gagnant : Qualcomm met ... ; Arduino
+# gagne ..."): a parser split after one is a slip like any other split without end punctuation
+# (``clause_breaks`` still split there for the arguments).
+_ENDS = frozenset(".!?。！？…\"”»")
 
 
 def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
@@ -1111,10 +1155,15 @@ def _corroborated(mention: Mention, kept: Sequence[Mention]) -> bool:
     """True when a kept mention states the same move: same option, actor and a named counterparty.
 
     An article that has tied a deal to chips once ("le rachat d'Arduino par Qualcomm ... un géant
-    du semi-conducteur") need not do so again in every sentence that restates it.
+    du semi-conducteur") need not do so again in every sentence that restates it. A mention that
+    names no counterparty restates its actor's move of that option ("Arduino réaffirme qu'il
+    restera multi-vendeurs" after "Arduino continuera de supporter d'autres fabricants que
+    Qualcomm"): it needs a kept mention of the same option and actor.
     """
     if not mention.cp_key:
-        return False
+        return mention.actor is not None and any(
+            k.option == mention.option and k.actor is not None and k.actor.canonical == mention.actor.canonical
+            for k in kept)
     # Same option and a shared named counterparty; the actor too when the mention has one (an
     # orphan such as "Racheter Arduino" joins its record later, see ``_attach_orphans``).
     return any(k.option == mention.option and k.actor is not None and k.cp_key & mention.cp_key
@@ -1155,8 +1204,11 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
             continue
         names = {o.canonical for o in orgs if s <= o.start < e}
         # A named actor ties the sentence to its own record ("the termination of the agreement
-        # with Fujitsu" where AMD and LSI Logic were also said to be interested in the same target).
-        hits = [r for r in records if r.actor.canonical in names] or [r for r in records if r.cp_key & names]
+        # with Fujitsu" where AMD and LSI Logic were also said to be interested in the same target);
+        # a record with both sides named comes first ("un deal gagnant-gagnant : Qualcomm ... ;
+        # Arduino ..." where Arduino has a record of its own).
+        hits = ([r for r in records if r.actor.canonical in names and r.cp_key & names]
+                or [r for r in records if r.actor.canonical in names] or [r for r in records if r.cp_key & names])
         if len(hits) != 1:
             continue
         for name, pat in decisive:
