@@ -74,6 +74,7 @@ class NerData:
     firm_name_particles: frozenset[str]
     maker_nouns: frozenset[str]
     role_links: frozenset[str]
+    body_heads: frozenset[str]
 
 
 @cache
@@ -83,7 +84,8 @@ def ner_data(lang: str) -> NerData:
     lists = ("person_titles", "honorifics", "not_names", "locations", "name_suffixes", "name_particles", "org_words", "institutions",
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
-             "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links")
+             "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
+             "body_heads")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -148,6 +150,7 @@ def ner_data(lang: str) -> NerData:
         firm_name_particles=frozenset(w.casefold() for w in data.get("firm_name_particles", [])),
         maker_nouns=frozenset(w.casefold() for w in data.get("maker_nouns", [])),
         role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
+        body_heads=frozenset(w.casefold() for w in data.get("body_heads", [])),
     )
 
 
@@ -357,7 +360,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     text = doc_text(doc)
     out: list[Entity] = []
     rules = settings.rules
-    found = [*doc.ents, *(_titled_persons(doc, data) + _site_names(doc, data) if rules else [])]
+    found = [*doc.ents, *(_titled_persons(doc, data, ctx.lang) + _site_names(doc, data) if rules else [])]
     statistical = {(ent.start, ent.end) for ent in doc.ents if not ent.id_}
     names: dict[tuple[int, int], str] = {}
     terms = _common_term_acronyms(doc) if rules else frozenset()
@@ -380,7 +383,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)
                                       or _ticker(ent)):
             continue
-        if rules and ent.id_ and _common_word_before_maker(ent, data, ctx.lang):
+        if rules and ent.id_ and (_common_word_before_maker(ent, data, ctx.lang)
+                                  or (linker is not None and _lower_word_inside(ent, linker.kb, ctx.lang))):
             continue
         if rules and not ent.id_ and (ent.start, ent.end) in statistical:
             trimmed = _without_leading_common_words(ent, data)
@@ -421,8 +425,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                 continue
             if label in {"ORG", "MISC"}:
                 name = _without_leading_place(name, data.locations)
-            # A legal form alone ("AG" cut from "Siemens AG") names nothing.
-            if normalize_alias(f"x {name}") == "x" or name.casefold() in data.not_names:
+            if not name or name.casefold() in data.not_names:
                 continue
         entry = _link(ent.id_, name, label, linker, exact=(ent.start, ent.end) in models)
         if entry is not None:
@@ -438,6 +441,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         return tuple(out)
     out = _join_adjacent_persons(out, text)
     out = _with_firm_partners(out, text, data)
+    # A legal form left alone ("AG" cut from "Siemens AG" by the NER) names nothing.
+    out = [e for e in out if e.id is not None or normalize_alias(f"x {e.canonical}") != "x"]
     renamed = merge_person_names((i, e.canonical) for i, e in enumerate(out) if e.label == "PERSON")
     out = [replace(e, canonical=renamed[i]) if i in renamed else e for i, e in enumerate(out)]
     out = [e for i, e in enumerate(out) if i in renamed or not _lone_word_at_start(e, text, bounds)]
@@ -490,6 +495,9 @@ def _firm_name_end(doc: Doc, span: Span, data: NerData) -> tuple[int, bool]:
         while doc[k - 1].is_space:
             k -= 1
         return k, True
+    body = _body_end(doc, span, data)
+    if body is not None:
+        return body, False
     end = legal  # a legal form alone adds nothing to the name ("Texas Instruments Inc")
     if end < len(doc) and doc[end].lower_ in data.firm_name_particles and span.id_:
         k = end + 1
@@ -501,6 +509,27 @@ def _firm_name_end(doc: Doc, span: Span, data: NerData) -> tuple[int, bool]:
             and _legal_form_token(doc[end + 3])):
         return end + 4, False
     return span.end, True
+
+
+def _body_end(doc: Doc, span: Span, data: NerData) -> int | None:
+    """The end of a body named after a known organisation ("Senate Finance Committee", "White
+    House Economic Policy Council"): capitalised words, at least one before the body's head word,
+    possibly wrapped over a line. None when no such name follows ``span``."""
+    if not span.id_ or not data.body_heads:
+        return None
+    k, words, end = span.end, 0, None
+    while k < len(doc):
+        token = doc[k]
+        if token.is_space and token.text.count("\n") <= 1 and not _PARAGRAPH_BREAK.search(token.text):
+            k += 1
+            continue
+        if not (token.is_alpha and token.is_title and not token.is_stop):
+            break
+        words += 1
+        k += 1
+        if token.lower_ in data.body_heads and words >= 2:
+            end = k
+    return end
 
 
 def _whole_firm_names(doc: Doc, spans: list[Span], data: NerData) -> list[Span]:
@@ -539,6 +568,21 @@ def _common_word_before_maker(ent: Span, data: NerData, lang: str) -> bool:
     doc = ent.doc
     return (len(ent) == 1 and ent.end < len(doc) and doc[ent.end].lower_ in data.maker_nouns
             and known_word(ent[0].lower_, lang))
+
+
+def _lower_word_inside(ent: Span, kb: KnowledgeBase, lang: str) -> bool:
+    """A company's name that starts with a function word, matched in a phrase of common words with
+    one in lower case as no alias writes it ("the U.S. On semiconductor trade" is not onsemi).
+    Other names stay, whatever their case ("U.S. Trade representative": a wire's stray lower case)."""
+    words = ent.text.split()  # words, not tokens: character-segmented scripts split every letter
+    entry = kb.get(ent.id_) if len(words) > 1 else None
+    if entry is None or entry.kind != "org":
+        return False
+    written = {word for alias in (entry.canonical, *entry.aliases, *entry.case_sensitive_aliases)
+               for word in alias.split() if word.islower()}
+    vocab = ent.doc.vocab
+    return (vocab[words[0].casefold()].is_stop and all(known_word(w.casefold(), lang) for w in words)
+            and any(w.isalpha() and w.islower() and not vocab[w].is_stop and w not in written for w in words[1:]))
 
 
 def _place_before_region(ent: Span, data: NerData, lang: str) -> bool:
@@ -599,21 +643,20 @@ def _with_firm_partners(entities: list[Entity], text: str, data: NerData) -> lis
 
 
 def _short_org_names(entities: list[Entity]) -> list[Entity]:
-    """An unlinked organisation whose words begin exactly one longer organisation named in the
-    article is that organisation ("National's" after "National Semiconductor", "Barclays de
-    Zoete's" after "Barclays de Zoete Wedd")."""
-    # Compared without legal forms: "GenCorp Inc" is GenCorp itself, not a longer name.
-    names = {(ent.canonical, ent.id, tuple(normalize_alias(ent.canonical).split()))
-             for ent in entities if ent.label == "ORG"}
+    """A one-word unlinked organisation that is the first word of exactly one longer organisation
+    named in the article is that organisation ("National's" after "National Semiconductor")."""
+    longer: dict[str, set[tuple[str, str | None]]] = {}
+    for ent in entities:
+        words = ent.canonical.split()
+        # "GenCorp Inc" is GenCorp itself, not a longer name.
+        if ent.label == "ORG" and len(normalize_alias(ent.canonical).split()) >= 2:
+            longer.setdefault(words[0].casefold(), set()).add((ent.canonical, ent.id))
     out = []
     for ent in entities:
-        if ent.label == "ORG" and ent.id is None:
-            head = tuple(normalize_alias(ent.canonical).split())
-            full = {(name, key) for name, key, words in names
-                    if len(words) > len(head) > 0 and words[:len(head)] == head}
-            if len(full) == 1:
-                canonical, ent_id = next(iter(full))
-                ent = replace(ent, canonical=canonical, id=ent_id)
+        full = longer.get(ent.canonical.casefold(), set())
+        if ent.label == "ORG" and ent.id is None and " " not in ent.canonical and len(full) == 1:
+            canonical, ent_id = next(iter(full))
+            ent = replace(ent, canonical=canonical, id=ent_id)
         out.append(ent)
     return out
 
@@ -735,7 +778,7 @@ def _string_ids(words: frozenset[str]) -> np.ndarray[Any, np.dtype[np.uint64]]:
     return np.array(sorted(get_string_id(w) for w in words), dtype=np.uint64)
 
 
-def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
+def _titled_persons(doc: Doc, data: NerData, lang: str) -> list[Span]:
     """Person names outside other entities: after a title ("Nvidia-Chef Jensen Huang", "CEO Lisa Su")
     or starting with a known given name ("Logan Purk").
 
@@ -769,6 +812,11 @@ def _titled_persons(doc: Doc, data: NerData) -> list[Span]:
                 end += 1  # the hyphen of "Jean-Claude", which blank tokenizers split off
             else:
                 break
+        # A double surname ("Peter Wolf-Karnitschnig"), not a compound of the name and a noun
+        # ("Müller-Aktien").
+        while (words >= 2 and _glued_hyphen(doc, end) and end + 1 not in taken
+               and not known_word(doc[end + 1].lower_, lang)):
+            end += 2
         if words >= 2:  # a first and a last name: one capitalised word alone is too often a noun
             found.append(Span(doc, start, end, label="PERSON"))
             taken.update(range(start, end))
@@ -932,7 +980,8 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
     i = 0
     while i < len(doc):
         token = doc[i]
-        if i in taken or not _name_word(token):
+        # An organisation word starts a name even where it is also a stop word ("Frente de Todos").
+        if i in taken or not (_name_word(token) or (token.is_title and token.lower_ in data.org_words)):
             if i not in taken and _acronym(token, data) and token.text not in terms:
                 found.append(Span(doc, i, i + 1, label="ORG"))
             i += 1
@@ -1014,9 +1063,7 @@ def _run_end(doc: Doc, i: int, data: NerData, taken: set[int]) -> int:
     end = i + 1
     while end < len(doc) and end not in taken:
         token = doc[end]
-        # Inside a name a capitalised stop word is part of it ("Parco Nazionale").
-        word = _name_word(token) or (token.is_alpha and token.is_title and len(token) > 3)
-        if word:
+        if _inner_name_word(token):
             end += 1
             continue
         particles = 0
@@ -1024,10 +1071,16 @@ def _run_end(doc: Doc, i: int, data: NerData, taken: set[int]) -> int:
                and doc[end + particles].lower_ in data.name_particles):
             particles += 1
         after = end + particles
-        if not (particles and after < len(doc) and after not in taken and _name_word(doc[after])):
+        if not (particles and after < len(doc) and after not in taken and _inner_name_word(doc[after])):
             break
         end = after + 1
     return end
+
+
+def _inner_name_word(token: Any) -> bool:
+    """A word that continues a name: inside one a capitalised stop word is part of it ("Parco
+    Nazionale", "Frente de Todos")."""
+    return _name_word(token) or (token.is_alpha and token.is_title and len(token) > 3)
 
 
 def _organisation_complement(doc: Doc, start: int, end: int, data: NerData) -> int:
@@ -1258,6 +1311,12 @@ def _double_given_name(doc: Doc, i: int, data: NerData) -> bool:
 
 
 _HYPHENS = frozenset({"-", "\u2010", "\u2011"})
+
+
+def _glued_hyphen(doc: Doc, i: int) -> bool:
+    """Whether token ``i`` is a hyphen glued between two capitalised words ("Wolf-Karnitschnig")."""
+    return (i + 1 < len(doc) and doc[i].text in _HYPHENS and not doc[i - 1].whitespace_
+            and not doc[i].whitespace_ and _name_word(doc[i + 1]))
 
 
 def _name_word(token: Any) -> bool:
