@@ -22,7 +22,7 @@ from spacy.tokens import Doc, Span
 from extractors.base import ExtractContext, doc_text
 from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.langdata import LangDataError, load_section
-from extractors.lexicon import known_word
+from extractors.lexicon import has_lexicon, known_word
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
 from pipeline.records import Entity
 
@@ -376,7 +376,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         found = _whole_firm_names(doc, found, data)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
-        if label is None or (ent.id_ and (_inside_longer_word(text, ent) or _all_lower(ent.text))):
+        if label is None or (ent.id_ and (_inside_longer_word(text, ent) or _lower_case_phrase(ent.text, ctx.lang))):
             continue
         if rules and ent.text.casefold() in data.not_names:
             continue
@@ -682,6 +682,13 @@ def _all_lower(surface: str) -> bool:
     if any(ch.lower() == ch.upper() for ch in letters):
         return False
     return surface == surface.lower() and surface != surface.upper()
+
+
+def _lower_case_phrase(surface: str, lang: str) -> bool:
+    """A knowledge-base alias written in lower case and made of the language's words ("microchip
+    technology"). A name that is no word stays a name in any case ("nvidia" in a list of firms);
+    without a dictionary, lower case alone decides."""
+    return _all_lower(surface) and (not has_lexicon(lang) or all(known_word(w, lang) for w in surface.split()))
 
 
 def _latin_alnum(ch: str) -> bool:
