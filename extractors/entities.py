@@ -376,7 +376,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         found = _whole_firm_names(doc, found, data)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
-        if label is None or (ent.id_ and (_inside_longer_word(text, ent) or _lower_case_phrase(ent.text, ctx.lang))):
+        if label is None or (ent.id_ and (_inside_longer_word(text, ent)
+                                          or _lower_case_phrase(ent, linker.kb if linker else None, ctx.lang))):
             continue
         if rules and ent.text.casefold() in data.not_names:
             continue
@@ -684,11 +685,18 @@ def _all_lower(surface: str) -> bool:
     return surface == surface.lower() and surface != surface.upper()
 
 
-def _lower_case_phrase(surface: str, lang: str) -> bool:
+def _lower_case_phrase(ent: Span, kb: KnowledgeBase | None, lang: str) -> bool:
     """A knowledge-base alias written in lower case and made of the language's words ("microchip
-    technology"). A name that is no word stays a name in any case ("nvidia" in a list of firms);
-    without a dictionary, lower case alone decides."""
-    return _all_lower(surface) and (not has_lexicon(lang) or all(known_word(w, lang) for w in surface.split()))
+    technology"). A name that is no word stays a name in any case ("nvidia" in a list of firms),
+    and so does a name whose own spelling is lower case ("dpa"); without a dictionary, lower case
+    alone decides."""
+    surface = ent.text
+    if not _all_lower(surface):
+        return False
+    entry = kb.get(ent.id_) if kb is not None else None
+    if entry is not None and surface in {entry.canonical, *entry.aliases, *entry.case_sensitive_aliases}:
+        return False
+    return not has_lexicon(lang) or all(known_word(w, lang) for w in surface.split())
 
 
 def _latin_alnum(ch: str) -> bool:
