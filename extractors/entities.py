@@ -242,6 +242,15 @@ def _without_leading_common_words(ent: Span, data: NerData) -> Span | None:
     return Span(doc, start, ent.end, label=ent.label_) if start < ent.end else None
 
 
+def _without_trailing_clitic(ent: Span) -> Span:
+    """Drop an elided word the NER glued after a name ("Monsanto n’est" gives "Monsanto n’"): a
+    lower-case word cut at its apostrophe is never the end of a name."""
+    end = ent.end
+    while end - ent.start > 1 and ent.doc[end - 1].is_lower and ent.doc[end - 1].text[-1:] in {"’", "'"}:
+        end -= 1
+    return ent if end == ent.end else Span(ent.doc, ent.start, end, label=ent.label_)
+
+
 def _lone_common_word(ent: Span, data: NerData, lang: str) -> bool:
     """An unlinked organisation or thing that a statistical NER named by one common word of the
     language: cut from a longer name ("Conseil" of "Conseil des ministres"), or capitalised by its
@@ -388,7 +397,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                                   or (linker is not None and _lower_word_inside(ent, linker.kb, ctx.lang))):
             continue
         if rules and not ent.id_ and (ent.start, ent.end) in statistical:
-            trimmed = _without_leading_common_words(ent, data)
+            trimmed = _without_leading_common_words(_without_trailing_clitic(ent), data)
             if trimmed is None or _lone_common_word(trimmed, data, ctx.lang):
                 continue
             ent = trimmed
