@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 from typing import Any, NamedTuple
 
 from spacy.tokens import Doc
@@ -666,6 +667,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     parties = _partner_parties(ctx)
     if cue.cue.form == "supply":
         return _supply(a, parties, ctx)
+    if cue.cue.form == "pair":
+        return _hyphen_pair(a, b, ctx)
     via = False
     plural = ctx.data.pattern("plural_anaphora")
     named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
@@ -675,7 +678,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     buyers = [o for o in parties if not o.chipmaker]
     # The first company named leads a pair taken from the previous sentence (its subject).
     actor = (buyers[0] if via else _nearest(buyers, a)) if buyers else None
-    directed = None if via else _between_pair(b, ctx) or _with_subject(a, b, parties, ctx)
+    directed = None if via else (_between_pair(b, ctx) or _with_subject(a, b, parties, ctx)
+                                 or (_verb_object(a, b, parties) if cue.cue.form == "verb" else None))
     if directed is not None:
         # The cue names its two sides: the counterparty is the other side, not every party around.
         actor, via, other = directed
@@ -786,6 +790,39 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
     if subject.chipmaker and partner.roles & BUYER_ROLES and not partner.roles & CHIP_ROLES:
         return None
     return subject, via, partner
+
+
+def _hyphen_pair(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    """The two sides of a chip named after two companies joined by a hyphen inside the cue.
+
+    "Des puces Nvidia-Intel et Nvidia-MediaTek verront donc le jour": a co-branded chip is made
+    together. Only names of companies on both sides of the hyphen count ("puces Wi-Fi" names
+    none). The article's subject leads when it is in a pair, else the first name; every other
+    name of the pairs is a partner (one move: "Nvidia" with Intel and with MediaTek).
+    """
+    inside = [o for o in ctx.sent_orgs if a <= o.start and o.end <= b]
+    sides: dict[str, Org] = {}
+    for left, right in pairwise(inside):
+        if ctx.text[left.end:right.start] == "-" and left.canonical != right.canonical:
+            sides.setdefault(left.canonical, left)
+            sides.setdefault(right.canonical, right)
+    if not sides:
+        return []
+    lead = ctx.salient.canonical if ctx.salient is not None and ctx.salient.canonical in sides else next(iter(sides))
+    return [_Found(sides[lead], False, [(o, "partner") for c, o in sides.items() if c != lead], False)]
+
+
+def _verb_object(a: int, b: int, parties: Sequence[Org]) -> tuple[Org, bool, Org] | None:
+    """The sides of a verb cue that holds its object: (subject, False, object), or None.
+
+    "MHS will pay NEC an undisclosed sum for the technology": the company inside the cue is the
+    verb's object (the counterparty), the last company before the cue its subject (the actor).
+    """
+    inside = [o for o in parties if a < o.start and o.end <= b]
+    before = [o for o in parties if o.end <= a and (not inside or o.canonical != inside[0].canonical)]
+    if not inside or not before:
+        return None
+    return before[-1], False, inside[0]
 
 
 def _chip_scoped(actor: Org, cps: Sequence[tuple[Org, str]], ctx: _SentenceCtx) -> bool:
