@@ -75,6 +75,7 @@ class NerData:
     maker_nouns: frozenset[str]
     role_links: frozenset[str]
     body_heads: frozenset[str]
+    market_indices: regex.Pattern[str] | None
 
 
 @cache
@@ -85,7 +86,7 @@ def ner_data(lang: str) -> NerData:
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
              "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
-             "body_heads")
+             "body_heads", "market_indices")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -151,7 +152,16 @@ def ner_data(lang: str) -> NerData:
         maker_nouns=frozenset(w.casefold() for w in data.get("maker_nouns", [])),
         role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
         body_heads=frozenset(w.casefold() for w in data.get("body_heads", [])),
+        market_indices=_alternation([*base.get("market_indices", []), *data.get("market_indices", [])]),
     )
+
+
+def _alternation(names: list[str]) -> regex.Pattern[str] | None:
+    """One case-insensitive pattern for ``names``, a space or hyphen matching either ("Nasdaq-100")."""
+    if not names:
+        return None
+    parts = sorted({regex.escape(n).replace(r"\ ", "[ -]") for n in names}, key=len, reverse=True)
+    return regex.compile(r"(?<!\w)(?:" + "|".join(parts) + r")(?!\w)", regex.IGNORECASE)
 
 
 @cache
@@ -378,6 +388,9 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         found += by_case
     if rules and (data.org_descriptors or data.company_words):
         found += _described_organisations(doc, data, ctx.lang, found)
+    # A stock index is no organisation, even named after its exchange ("Nasdaq 100", "CAC 40").
+    indices = ([m.span() for m in data.market_indices.finditer(text)]
+               if rules and data.market_indices is not None else [])
     models: set[tuple[int, int]] = set()
     if rules and linker is not None:
         found, models = _with_model_numbers(doc, found, data, linker.kb)
@@ -388,7 +401,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         if label is None or (ent.id_ and (_inside_longer_word(text, ent)
                                           or _lower_case_phrase(ent, linker.kb if linker else None, ctx.lang))):
             continue
-        if rules and ent.text.casefold() in data.not_names:
+        if rules and (ent.text.casefold() in data.not_names
+                      or any(a <= ent.start_char and ent.end_char <= b for a, b in indices)):
             continue
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)
                                       or _ticker(ent)):
