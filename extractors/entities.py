@@ -76,6 +76,8 @@ class NerData:
     role_links: frozenset[str]
     body_heads: frozenset[str]
     market_indices: regex.Pattern[str] | None
+    thing_articles: frozenset[str]
+    verb_clitics: frozenset[str]
 
 
 @cache
@@ -86,7 +88,7 @@ def ner_data(lang: str) -> NerData:
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
              "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
-             "body_heads", "market_indices")
+             "body_heads", "market_indices", "thing_articles", "verb_clitics")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -153,6 +155,8 @@ def ner_data(lang: str) -> NerData:
         role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
         body_heads=frozenset(w.casefold() for w in data.get("body_heads", [])),
         market_indices=_alternation([*base.get("market_indices", []), *data.get("market_indices", [])]),
+        thing_articles=frozenset(w.casefold() for w in data.get("thing_articles", [])),
+        verb_clitics=frozenset(w.casefold().replace("’", "'") for w in data.get("verb_clitics", [])),
     )
 
 
@@ -252,11 +256,12 @@ def _without_leading_common_words(ent: Span, data: NerData) -> Span | None:
     return Span(doc, start, ent.end, label=ent.label_) if start < ent.end else None
 
 
-def _without_trailing_clitic(ent: Span) -> Span:
-    """Drop an elided word the NER glued after a name ("Monsanto n’est" gives "Monsanto n’"): a
-    lower-case word cut at its apostrophe is never the end of a name."""
+def _without_trailing_clitic(ent: Span, data: NerData) -> Span:
+    """Drop an elided pronoun or negation the NER glued after a name ("Monsanto n’est" gives
+    "Monsanto n’"): it belongs to the verb that follows. An elided article or preposition stays
+    ("l’Agence des participations de l’"): there the NER cut a longer name."""
     end = ent.end
-    while end - ent.start > 1 and ent.doc[end - 1].is_lower and ent.doc[end - 1].text[-1:] in {"’", "'"}:
+    while end - ent.start > 1 and ent.doc[end - 1].lower_.replace("’", "'") in data.verb_clitics:
         end -= 1
     return ent if end == ent.end else Span(ent.doc, ent.start, end, label=ent.label_)
 
@@ -411,7 +416,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                                   or (linker is not None and _lower_word_inside(ent, linker.kb, ctx.lang))):
             continue
         if rules and not ent.id_ and (ent.start, ent.end) in statistical:
-            trimmed = _without_leading_common_words(_without_trailing_clitic(ent), data)
+            trimmed = _without_leading_common_words(_without_trailing_clitic(ent, data), data)
             if trimmed is None or _lone_common_word(trimmed, data, ctx.lang):
                 continue
             ent = trimmed
@@ -1146,11 +1151,14 @@ def _person_like(span: Span, data: NerData) -> bool:
     """Whether a capitalised run that is no place nor organisation can be a person's name.
 
     Not when a word is a common noun of the language ("Libertad", "Forças Armadas", "Seguridad
-    Pública"); and a run with a particle inside needs a given name first ("Alexandre de Moraes"):
+    Pública") or an article that news never puts before a person's name comes first ("el
+    Magdalena Medio"); and a run with a particle inside needs a given name first ("Alexandre de Moraes"):
     "Ley de Inteligencia", "Venti di Maestrale" or "Bancada do Amazonas" name things, not people.
     """
     if any(_common_noun(t, data) for t in span):
         return False
+    if span.start > 0 and span.doc[span.start - 1].lower_ in data.thing_articles:
+        return False  # "el Magdalena Medio", "la Casa Rosada", "del Doctorado Honoris Causa"
     if any(t.lower_ in data.name_particles for t in span[1:-1]):
         return span[0].text in data.given_names
     return True
