@@ -20,7 +20,7 @@ from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 
 from extractors.base import ExtractContext, doc_text
-from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
+from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias, without_legal_form
 from extractors.langdata import LangDataError, load_section
 from extractors.lexicon import has_lexicon, known_word
 from extractors.linking import Linker, default_linker, entry_id, entry_label, merge_person_names
@@ -465,7 +465,9 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                 out.append(Entity(maker[0], "ORG", maker[1].name_on(ctx.published), entry_id(maker[1]),
                                   start, start + len(maker[0])))
         else:
-            out.append(Entity(surface, label, _POSSESSIVE.sub("", name), None, start, end))
+            name = _POSSESSIVE.sub("", name)
+            # The usual short name, as a linked company's canonical is ("Sanwa Bank", not "Sanwa Bank Ltd").
+            out.append(Entity(surface, label, without_legal_form(name) if label == "ORG" else name, None, start, end))
     if not rules:
         return tuple(out)
     out = _join_adjacent_persons(out, text)

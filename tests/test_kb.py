@@ -19,6 +19,7 @@ from extractors.kb import (
     load_kb,
     normalize_alias,
     parse_kb_file,
+    without_legal_form,
 )
 
 CASES = Path(__file__).parent / "cases" / "kb" / "aliases.yaml"
@@ -262,6 +263,25 @@ def test_patterns_cover_every_entry(kb: KnowledgeBase) -> None:
 )
 def test_normalize_alias(raw: str, norm: str) -> None:
     assert normalize_alias(raw) == norm
+
+
+@pytest.mark.parametrize(
+    ("name", "short"),
+    [
+        # Names as Reuters-21578 writes them (reuters21578-6961, -15160, -5291, -12083, -11225).
+        ("Sanwa Bank Ltd", "Sanwa Bank"),
+        ("Northern Telecom LTd", "Northern Telecom"),
+        ("Oppenheimer and Co Inc", "Oppenheimer and Co"),
+        ("Beeba's Creations Inc", "Beeba's Creations"),
+        ("Barclays de Zoete Wedd Ltd", "Barclays de Zoete Wedd"),
+        ("Toshiba Co., Ltd.", "Toshiba"),
+        ("Casinos Austria AG", "Casinos Austria"),
+        ("FW Woolworth and Co", "FW Woolworth and Co"),
+        ("AG", "AG"),
+    ],
+)
+def test_without_legal_form(name: str, short: str) -> None:
+    assert without_legal_form(name) == short
 
 
 def test_normalize_alias_keeps_case_and_accents_when_not_folding() -> None:
