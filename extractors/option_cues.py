@@ -36,7 +36,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
-    "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers",
+    "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")

@@ -507,6 +507,12 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             actor = before[-1]
     else:
         actor = before[-1] if before else None
+        groups = data.pattern("group_subjects")
+        if actor is not None and groups is not None and groups.search(text, actor.end, a):
+            # "… will make Japanese companies more cautious in their efforts to acquire U.S. firms":
+            # a group of companies is the buyer, not the company named before it (OPTIONS.md: a
+            # generic group is no actor).
+            return []
         # "Western Digital (which had bought it ...)": a company does not buy itself, so the
         # pronoun stands for another one.
         target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx, actor)
