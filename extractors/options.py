@@ -1159,7 +1159,32 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_orphans(records, orphans)
     _attach_deal_sentences(records, text, bounds, orgs, data)
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
+    _mark_precedents(records, salient)
     return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+#: Statuses of a move not yet committed, and of one under way or done.
+_OPEN_STATUSES = frozenset({"considered", "planned"})
+_TAKEN_STATUSES = frozenset({"in_progress", "completed"})
+
+
+def _mark_precedents(records: Sequence[_Record], subject: Org | None) -> None:
+    """Mark as background the moves of other companies that the subject only weighs.
+
+    An article about a company considering an option cites others that have taken it ("Meta's
+    custom-chip efforts … Microsoft is also developing a custom AI chip" beside OpenAI weighing its
+    own chip): OPTIONS.md's precedents. Others' moves the subject does not weigh, or that are
+    themselves only considered (rival bidders), stay foreground.
+    """
+    if subject is None:
+        return
+    weighed = {r.option for r in records if r.actor.canonical == subject.canonical
+               and _merge_status(r.mentions) in _OPEN_STATUSES and not any(m.background for m in r.mentions)}
+    for rec in records:
+        if (rec.actor.canonical != subject.canonical and rec.option in weighed
+                and _merge_status(rec.mentions) in _TAKEN_STATUSES):
+            for mention in rec.mentions:
+                mention.background = True
 
 
 def _chip_consortia(orgs: Sequence[Org], bounds: Sequence[tuple[int, int]], text: str,

@@ -129,7 +129,9 @@ def seed_options(models: ModelPool, normalizer: Normalizer) -> dict[tuple[str, s
     ("acquire", "Amazon", "completed", "Annapurna Labs", True),
     ("build", "Google", "in_progress", None, True),
     ("build", "Amazon", "in_progress", None, True),
-    ("build", "Microsoft", "in_progress", None, False),
+    # The issue's target: others' own chips are precedents beside OpenAI's weighed one.
+    ("build", "Meta", "in_progress", None, True),
+    ("build", "Microsoft", "in_progress", None, True),
 ])
 def test_seed_article(seed_options: dict[tuple[str, str], Any], option: str, actor: str, status: str,
                       counterparty: str | None, background: bool) -> None:
