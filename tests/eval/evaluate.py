@@ -111,6 +111,8 @@ def main() -> None:
         base = prf(*results["stock spaCy"][scope]["entities"])
         print(f"{scope:<5} {ours[0]:>6.2f} {ours[1]:>5.2f} {ours[2]:>6.2f}   {base[0]:>6.2f} {base[1]:>5.2f} {base[2]:>6.2f}"
               f" {100 * (ours[2] - base[2]):>+6.1f}")
+    tp, fp, fn = results["chipwire"]["all"]["entities"]
+    print(f"chipwire, all languages: {tp} right, {fp} spurious, {fn} missed (F1 {prf(tp, fp, fn)[2]:.4f})")
     print("\nchipwire, money and options")
     print(f"{'lang':<5} {'money P/R/F1':>18} {'attrs':>6} {'options P/R/F1':>18} {'status':>7} {'cpty':>6}")
     for scope in scopes:
