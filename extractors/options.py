@@ -516,6 +516,11 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # "Western Digital (which had bought it ...)": a company does not buy itself, so the
         # pronoun stands for another one.
         target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx, actor)
+        if target is not None and (_between(data.pattern("source_markers"), text, b, target.start)
+                                   or _possessed_thing(target, ctx)):
+            # "buying DRAM supplies from Samsung", "buy out as much of TSMC's processor capacity":
+            # the company sells or owns what is bought; a purchase, not a takeover.
+            return []
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
     # Buying shares or stock is a trade or a stake, not a takeover.
@@ -568,6 +573,21 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+_POSSESSED = re.compile(r"['’]s\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+
+
+def _possessed_thing(target: Org, ctx: _SentenceCtx) -> bool:
+    """True when the company after a buying verb owns what is bought ("TSMC's processor capacity").
+
+    A unit or business of it is still a company ("Fairchild's semiconductor business": the
+    language's company terms); a name after the possessive is the target ("Schlumberger's
+    Fairchild unit").
+    """
+    m = _POSSESSED.match(ctx.text, target.end)
+    company = ctx.data.pattern("company_terms")
+    return m is not None and not (company is not None and company.search(m.group(1)))
 
 
 def _anaphoric_subject(a: int, ctx: _SentenceCtx) -> Org | None:
@@ -643,6 +663,8 @@ def _examples(ctx: _SentenceCtx, a: int) -> list[Org]:
 
 
 def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    if cue.cue.form == "verb" and not cue.cue.chip and _builds_something_else(b, ctx):
+        return []
     examples = _examples(ctx, a)
     if examples:
         return [_Found(o, False, [], False) for o in examples]
@@ -665,6 +687,17 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
                                   ctx.text, ctx.clause[0], ctx.clause[1])
     cps = [(partner, "design_partner")] if partner is not None else []
     return [_Found(actor, via, cps, False)]
+
+
+_OBJECT_WORDS = re.compile(r"\s+((?:[\w-]+\s+){0,2}[\w-]+)")
+
+
+def _builds_something_else(b: int, ctx: _SentenceCtx) -> bool:
+    """True when "build its own" has an object with no chip in it ("build its own data centers",
+    "make their own hardware"): an own-chip move names chips, here or, elliptically ("to design
+    its own."), before the cue."""
+    m = _OBJECT_WORDS.match(ctx.text, b)
+    return m is not None and not has_chip_term(m.group(1), ctx.data)
 
 
 def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
