@@ -31,7 +31,7 @@ SUBTYPES: dict[str, frozenset[str]] = {
     "acquire": frozenset({"acquisition"}),
 }
 # How arguments sit around a cue (documented in base.yaml).
-FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "bare"})
+FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",

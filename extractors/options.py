@@ -708,6 +708,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return _supply(a, parties, ctx)
     if cue.cue.form == "pair":
         return _hyphen_pair(a, b, ctx)
+    if cue.cue.form == "funding":
+        return _funding(a, b, ctx)
     via = False
     plural = ctx.data.pattern("plural_anaphora")
     named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
@@ -752,6 +754,28 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if not _chip_scoped(actor, cps, ctx):
         return []
     return [_Found(actor, via, cps, False)]
+
+
+def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    """Money raised from or invested by chipmakers ("OpenAI lève 110 milliards de dollars auprès
+    d'Amazon, Softbank et NVIDIA", "Nvidia invests $100m in X").
+
+    OPTIONS.md: the funded company is the actor of a partner (investment) record and the chipmakers
+    among the investors its counterparties. Both sides are named in the clause, one right after
+    the cue; funding with no chipmaker in it, or in no named company ("invest in AI"), is none.
+    """
+    before = [o for o in ctx.orgs if o.end <= a]
+    after = [o for o in ctx.orgs if o.start >= b]
+    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3:
+        return []
+    subject, first = before[-1], after[0]
+    if not subject.chipmaker:  # the funded company raises money from investors
+        funded, investors = subject, [o for o in after if o.chipmaker]
+    elif not first.chipmaker:  # a chipmaker invests in the funded company
+        funded, investors = first, [subject]
+    else:
+        return []
+    return [_Found(funded, False, [(o, "investor") for o in investors], False)] if investors else []
 
 
 def _partner_parties(ctx: _SentenceCtx) -> list[Org]:
