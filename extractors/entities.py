@@ -78,6 +78,7 @@ class NerData:
     market_indices: regex.Pattern[str] | None
     thing_articles: frozenset[str]
     verb_clitics: frozenset[str]
+    word_list: bool
 
 
 @cache
@@ -89,11 +90,11 @@ def ner_data(lang: str) -> NerData:
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
              "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
              "body_heads", "market_indices", "thing_articles", "verb_clitics")
-    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "role_orgs", *lists}
+    unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "word_list", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
         raise LangDataError(f"ner/{lang}: 'role_orgs' must map words to organisation words")
-    for flag in ("capitalised_names", "gazetteer"):
+    for flag in ("capitalised_names", "gazetteer", "word_list"):
         if not isinstance(data.get(flag, False), bool):
             raise LangDataError(f"ner/{lang}: '{flag}' must be true or false")
     if unknown:
@@ -157,6 +158,8 @@ def ner_data(lang: str) -> NerData:
         market_indices=_alternation([*base.get("market_indices", []), *data.get("market_indices", [])]),
         thing_articles=frozenset(w.casefold() for w in data.get("thing_articles", [])),
         verb_clitics=frozenset(w.casefold().replace("’", "'") for w in data.get("verb_clitics", [])),
+        # simplemma's list costs 50-70 MB per language and process: only languages whose rules need it load it.
+        word_list=bool(data.get("word_list", False)) and has_lexicon(lang),
     )
 
 
@@ -276,7 +279,7 @@ def _lone_common_word(ent: Span, data: NerData, lang: str) -> bool:
     doc = ent.doc
     token = doc[ent.start]
     if not (len(ent) == 1 and ent.label_ not in {"PER", "PERSON"} and token.is_title and token.is_alpha
-            and token.text.casefold() not in data.places and known_word(token.lower_, lang)):
+            and token.text.casefold() not in data.places and data.word_list and known_word(token.lower_, lang)):
         return False
     if ent.end < len(doc) and doc[ent.end].pos_ in {"ADP", "DET"} and doc[ent.end].is_lower:
         return True
@@ -404,7 +407,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
         if label is None or (ent.id_ and (_inside_longer_word(text, ent)
-                                          or _lower_case_phrase(ent, linker.kb if linker else None, ctx.lang))):
+                                          or _lower_case_phrase(ent, linker.kb if linker else None, data, ctx.lang))):
             continue
         if rules and (ent.text.casefold() in data.not_names
                       or any(a <= ent.start_char and ent.end_char <= b for a, b in indices)):
@@ -413,7 +416,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                                       or _ticker(ent)):
             continue
         if rules and ent.id_ and (_common_word_before_maker(ent, data, ctx.lang)
-                                  or (linker is not None and _lower_word_inside(ent, linker.kb, ctx.lang))):
+                                  or (linker is not None and _lower_word_inside(ent, linker.kb, data, ctx.lang))):
             continue
         if rules and not ent.id_ and (ent.start, ent.end) in statistical:
             trimmed = _without_leading_common_words(_without_trailing_clitic(ent, data), data)
@@ -598,15 +601,15 @@ def _common_word_before_maker(ent: Span, data: NerData, lang: str) -> bool:
     Microchip maker"): the article means the thing the firms make, not the company."""
     doc = ent.doc
     return (len(ent) == 1 and ent.end < len(doc) and doc[ent.end].lower_ in data.maker_nouns
-            and known_word(ent[0].lower_, lang))
+            and data.word_list and known_word(ent[0].lower_, lang))
 
 
-def _lower_word_inside(ent: Span, kb: KnowledgeBase, lang: str) -> bool:
+def _lower_word_inside(ent: Span, kb: KnowledgeBase, data: NerData, lang: str) -> bool:
     """A company's name that starts with a function word, matched in a phrase of common words with
     one in lower case as no alias writes it ("the U.S. On semiconductor trade" is not onsemi).
     Other names stay, whatever their case ("U.S. Trade representative": a wire's stray lower case)."""
     words = ent.text.split()  # words, not tokens: character-segmented scripts split every letter
-    entry = kb.get(ent.id_) if len(words) > 1 else None
+    entry = kb.get(ent.id_) if len(words) > 1 and data.word_list else None
     if entry is None or entry.kind != "org":
         return False
     written = {word for alias in (entry.canonical, *entry.aliases, *entry.case_sensitive_aliases)
@@ -715,7 +718,7 @@ def _all_lower(surface: str) -> bool:
     return surface == surface.lower() and surface != surface.upper()
 
 
-def _lower_case_phrase(ent: Span, kb: KnowledgeBase | None, lang: str) -> bool:
+def _lower_case_phrase(ent: Span, kb: KnowledgeBase | None, data: NerData, lang: str) -> bool:
     """A knowledge-base alias written in lower case and made of the language's words ("microchip
     technology"). A name that is no word stays a name in any case ("nvidia" in a list of firms),
     and so does a name whose own spelling is lower case ("dpa"); without a dictionary, lower case
@@ -726,7 +729,7 @@ def _lower_case_phrase(ent: Span, kb: KnowledgeBase | None, lang: str) -> bool:
     entry = kb.get(ent.id_) if kb is not None else None
     if entry is not None and surface in {entry.canonical, *entry.aliases, *entry.case_sensitive_aliases}:
         return False
-    return not has_lexicon(lang) or all(known_word(w, lang) for w in surface.split())
+    return not data.word_list or all(known_word(w, lang) for w in surface.split())
 
 
 def _latin_alnum(ch: str) -> bool:
@@ -860,7 +863,7 @@ def _titled_persons(doc: Doc, data: NerData, lang: str) -> list[Span]:
         # A double surname ("Peter Wolf-Karnitschnig"), not a compound of the name and a noun
         # ("Müller-Aktien").
         while (words >= 2 and _glued_hyphen(doc, end) and end + 1 not in taken
-               and not known_word(doc[end + 1].lower_, lang)):
+               and not (data.word_list and known_word(doc[end + 1].lower_, lang))):
             end += 2
         if words >= 2:  # a first and a last name: one capitalised word alone is too often a noun
             found.append(Span(doc, start, end, label="PERSON"))
@@ -903,7 +906,7 @@ def _unknown_name_word(token: Any, data: NerData, lang: str) -> bool:
     text = token.text
     return bool(text[:1].isupper() and token.is_alpha and not token.is_stop and text.casefold() not in data.not_names
                 and text.casefold() not in data.places and text.casefold() not in data.person_titles
-                and (text.isupper() or not known_word(text, lang)))
+                and (text.isupper() or not (data.word_list and known_word(text, lang))))
 
 
 def _after_org_descriptor(doc: Doc, start: int, data: NerData) -> bool:
