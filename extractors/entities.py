@@ -470,7 +470,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         else:
             name = _POSSESSIVE.sub("", name)
             # The usual short name, as a linked company's canonical is ("Sanwa Bank", not "Sanwa Bank Ltd").
-            out.append(Entity(surface, label, without_legal_form(name) if label == "ORG" else name, None, start, end))
+            out.append(Entity(surface, label, without_legal_form(name, data.firm_conjunctions) if label == "ORG" else name, None, start, end))
     if not rules:
         return tuple(out)
     out = _join_adjacent_persons(out, text)

@@ -244,23 +244,20 @@ def normalize_alias(text: str, *, fold: bool = True) -> str:
     return " ".join(tokens)
 
 
-# Words that join partners' names in a firm's name: a legal form right after one is part of it.
-_PARTNER_JOINS = frozenset({"and", "&", "und", "et", "y", "e"})
-
-
-def without_legal_form(name: str) -> str:
+def without_legal_form(name: str, joins: frozenset[str] = frozenset()) -> str:
     """``name`` without the legal forms at its end, case and spelling kept ("Sanwa Bank Ltd" →
     "Sanwa Bank", "Northern Telecom LTd" → "Northern Telecom").
 
-    A form that a partner's name needs stays ("Oppenheimer and Co"), and so does a name that
-    would be left empty or with one letter ("AG", "X Corp").
+    A form right after one of ``joins`` (the language's words between partners' names, case-folded)
+    belongs to a partner's name and stays ("Oppenheimer and Co"); so does a name that would be
+    left empty or with one letter ("AG", "X Corp").
     """
     words = name.split()
     while len(words) > 1:
         folded = [_NON_WORD.sub(" ", w).strip().casefold() for w in words]
         cuts = [len(legal) for legal in _LEGAL_SUFFIXES
                 if len(words) > len(legal) and tuple(" ".join(folded[-len(legal):]).split()) == legal]
-        rest = next((words[:-n] for n in cuts if words[-n - 1].casefold() not in _PARTNER_JOINS
+        rest = next((words[:-n] for n in cuts if words[-n - 1].casefold() not in joins
                      and len("".join(words[:-n])) >= 2), None)
         if rest is None:
             break

@@ -37,7 +37,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
-    "source_markers",
+    "source_markers", "possessives",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")

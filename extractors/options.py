@@ -44,6 +44,9 @@ CONSORTIUM_ROLES: frozenset[str] = frozenset({"association"})
 _STATUS_REACH = 80
 _RANK = {"considered": 0, "planned": 1, "announced": 2, "in_progress": 3, "completed": 4}
 _OFF = frozenset({"abandoned", "denied"})
+#: Statuses of a move not yet committed, and of one under way or done.
+_OPEN_STATUSES = frozenset({"considered", "planned"})
+_TAKEN_STATUSES = frozenset({"in_progress", "completed"})
 #: Attribution types that make a record a rumour when nothing confirms it.
 _RUMOUR = frozenset({"anonymous_sources", "analyst", "journalist"})
 #: How far (characters) after a cue its object may start.
@@ -575,7 +578,8 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, target is None, scoped)]
 
 
-_POSSESSED = re.compile(r"['’]s\s+((?:[a-z][\w-]*\s+){0,2}[a-z][\w-]*)")
+# Up to three lower-case words: the thing named after a company's possessive.
+_LOWER_WORDS = re.compile(r"\s*((?:[^\W\d_A-Z][\w-]*\s+){0,2}[^\W\d_A-Z][\w-]*)")
 
 
 def _possessed_thing(target: Org, ctx: _SentenceCtx) -> bool:
@@ -585,9 +589,11 @@ def _possessed_thing(target: Org, ctx: _SentenceCtx) -> bool:
     language's company terms); a name after the possessive is the target ("Schlumberger's
     Fairchild unit").
     """
-    m = _POSSESSED.match(ctx.text, target.end)
+    possessive = ctx.data.pattern("possessives")
+    marker = possessive.match(ctx.text, target.end) if possessive is not None else None
+    m = _LOWER_WORDS.match(ctx.text, marker.end()) if marker is not None else None
     company = ctx.data.pattern("company_terms")
-    return m is not None and not (company is not None and company.search(m.group(1)))
+    return m is not None and m.group(1).islower() and not (company is not None and company.search(m.group(1)))
 
 
 def _anaphoric_subject(a: int, ctx: _SentenceCtx) -> Org | None:
@@ -982,7 +988,7 @@ def _merge_status(mentions: Sequence[Mention]) -> str:
     """
     ordered = sorted([m for m in mentions if not m.corroborating] or mentions, key=lambda m: m.start)
     for i, m in enumerate(ordered):
-        if m.status in _OFF and not any(n.status in ("in_progress", "completed") for n in ordered[i + 1:]):
+        if m.status in _OFF and not any(n.status in _TAKEN_STATUSES for n in ordered[i + 1:]):
             return m.status
     live = [m.status for m in ordered if m.status in _RANK]
     return max(live, key=_RANK.__getitem__) if live else ordered[0].status
@@ -1218,11 +1224,6 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
     return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
-
-
-#: Statuses of a move not yet committed, and of one under way or done.
-_OPEN_STATUSES = frozenset({"considered", "planned"})
-_TAKEN_STATUSES = frozenset({"in_progress", "completed"})
 
 
 def _mark_precedents(records: Sequence[_Record], subject: Org | None) -> None:
