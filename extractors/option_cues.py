@@ -31,13 +31,13 @@ SUBTYPES: dict[str, frozenset[str]] = {
     "acquire": frozenset({"acquisition"}),
 }
 # How arguments sit around a cue (documented in base.yaml).
-FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "bare"})
+FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "invest", "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
-    "source_markers", "possessives",
+    "source_markers", "possessives", "indefinites",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")

@@ -35,7 +35,7 @@ from pipeline.records import Entity, Evidence, Option, Quantity
 #: chip buyers, and their own products are not a "build" option.
 CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "eda"})
 #: Roles that never hold a chip strategy of their own in news (they report, fund or regulate).
-NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "investor", "association"})
+NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "association"})
 #: Roles of the bodies a company may join as a partner option (a research consortium such as Sematech).
 CONSORTIUM_ROLES: frozenset[str] = frozenset({"association"})
 #: Status ranks for merging mentions: the furthest stage asserted wins.
@@ -59,6 +59,9 @@ _TITLE_WEIGHT = 3
 #: every threshold from 0.02 up removed only true mentions there; see the data README.
 MIN_PROB = 0.0
 _CJK = re.compile(r"[\u3040-\u30ff\u3400-\u9fff]")
+#: Unicode hyphens read as "-" (one character for one, so offsets hold): web text writes
+#: "in\u2011house" with a non-breaking hyphen, which the cue patterns would not match.
+_HYPHENS = str.maketrans({"\u2010": "-", "\u2011": "-"})
 _WORD = re.compile(r"\w+(?:[.&'’-]\w+)*", re.UNICODE)
 
 
@@ -243,19 +246,22 @@ def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = No
     """
     kb = load_kb()
     orgs: list[Org] = []
+    products: list[tuple[int, int]] = []
     for ent in entities:
         if ent.label not in ("ORG", "PRODUCT"):
             continue
         # A product stands for its maker ("le propriétaire de Facebook" works on Meta's chip).
         product = kb.lookup(ent.text) if ent.label == "PRODUCT" else None
         if ent.label == "PRODUCT" and not (product is not None and product.kind == "product" and product.maker):
+            # A company name inside another product's name is no party ("take over Apple Card").
+            products.append((ent.start, ent.end))
             continue
         entry = kb.lookup(ent.canonical) or kb.lookup(ent.text)
         org = _org_from_entry(ent.text, entry, ent.start, ent.end, kb)
         if entry is None and ent.id is not None:
             org = Org(ent.text, ent.canonical, ent.id, frozenset(), ent.start, ent.end)
         orgs.append(org)
-    orgs += _kb_scan(doc_text(doc) if text is None else text, [(o.start, o.end) for o in orgs], kb)
+    orgs += _kb_scan(doc_text(doc) if text is None else text, [(o.start, o.end) for o in orgs] + products, kb)
     return sorted(orgs, key=lambda o: o.start)
 
 
@@ -272,6 +278,19 @@ def _product_appositive(org: Org, text: str, data: OptionLangData) -> bool:
         return False
     comma = _APPOSITION.search(text, max(0, org.start - 4), org.start)
     return bool(comma and _ends_with(data.pattern("chip_terms"), text, max(0, comma.start() - 40), comma.start()))
+
+
+_HYPHENED_WORD = re.compile(r"-(\w+)")
+
+
+def _product_modifier(org: Org, text: str, data: OptionLangData) -> bool:
+    """True for a company name glued by a hyphen to a chip word ("Nvidia-GPUs", "AMD-Chips").
+
+    The compound names the company's chips, the thing bought or used, not the company as a party
+    ("Wie viele dieser Nvidia-GPUs man bereits erworben hat").
+    """
+    m = _HYPHENED_WORD.match(text, org.end)
+    return bool(m and has_chip_term(m.group(1), data))
 
 
 def salient_org(orgs: Sequence[Org], body_start: int) -> Org | None:
@@ -437,9 +456,9 @@ def _nearest(orgs: Sequence[Org], pos: int) -> Org | None:
 def _is_chip_target(org: Org | None, ctx: _SentenceCtx) -> bool:
     if org is None:
         return has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
-    if org.roles:
-        return bool(org.roles & CHIP_ROLES) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
-    return has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+    # A company that also buys chips or sells other things (Apple, Samsung) is a chip target only
+    # where the sentence speaks of chips ("will take over Apple Card" is a bank's card business).
+    return org.chipmaker or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
 
 
 def _gap_words(text: str, a: int, b: int) -> int:
@@ -447,13 +466,27 @@ def _gap_words(text: str, a: int, b: int) -> int:
     return len(gap) if _CJK.search(gap) else len(gap.split())
 
 
+#: Words an object may stand after a cue when a company noun heads it ("l'acquisition pour 5,4
+#: milliards de dollars du fabricant israélien de puces Tower Semiconductor").
+_APPOSED_WORDS = 12
+#: Characters before a name within which that company noun must stand.
+_HEAD_REACH = 40
+
+
 def _object(orgs: Sequence[Org], text: str, b: int, limit: int, max_words: int,
-            marker: re.Pattern[str] | None) -> Org | None:
-    """The first organisation right after a cue (at most ``max_words`` words away, after ``marker`` if given)."""
+            marker: re.Pattern[str] | None, heads: re.Pattern[str] | None = None) -> Org | None:
+    """The first organisation right after a cue (at most ``max_words`` words away, after ``marker`` if given).
+
+    With ``heads`` (the language's company nouns), a name set after such a noun ("the Israeli
+    chipmaker Tower", "du fabricant de puces X") may stand up to ``_APPOSED_WORDS`` words away:
+    the noun phrase describes the object rather than naming something else.
+    """
     for org in orgs:
         if org.start < b or org.start >= limit:
             continue
-        if _gap_words(text, b, org.start) > max_words:
+        gap = _gap_words(text, b, org.start)
+        if gap > max_words and not (gap <= _APPOSED_WORDS and heads is not None
+                                    and heads.search(text, max(b, org.start - _HEAD_REACH), org.start)):
             return None
         if marker is None or marker.search(text, b, org.start):
             return org
@@ -495,7 +528,7 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         target_pat = data.pattern("target_markers")
         if _ends_with(target_pat, text, a, b):
             target_pat = None  # the cue holds its marker ("take control of", "controlling interest in")
-        target = _object(ctx.sent_orgs, text, b, window_end, 4, target_pat)
+        target = _object(ctx.sent_orgs, text, b, window_end, 4, target_pat, data.pattern("company_terms"))
         if target is None:
             # The agent may come first: "a proposed takeover by Fujitsu of Fairchild".
             agent = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
@@ -518,7 +551,8 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             return []
         # "Western Digital (which had bought it ...)": a company does not buy itself, so the
         # pronoun stands for another one.
-        target = _object(ctx.sent_orgs, text, b, window_end, 6, None) or _pronoun_target(a, b, ctx, actor)
+        target = (_object(ctx.sent_orgs, text, b, window_end, 6, None, data.pattern("company_terms"))
+                  or _pronoun_target(a, b, ctx, actor))
         if target is not None and (_between(data.pattern("source_markers"), text, b, target.start)
                                    or _possessed_thing(target, ctx)):
             # "buying DRAM supplies from Samsung", "buy out as much of TSMC's processor capacity":
@@ -677,9 +711,20 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     skip = {id(o) for o in ctx.orgs if ctx.examples_at is not None and o.start >= ctx.examples_at}
     parties = [o for o in ctx.orgs if id(o) not in skip]
     before = [o for o in parties if o.end <= a]
+    with_pat = ctx.data.pattern("with_markers")
+    design_partner = None
+    if len(before) >= 2 and before[-1].chipmaker and not before[-2].chipmaker \
+            and _first_after_marker([before[-1]], with_pat, ctx.text, before[-2].end, a) is not None:
+        # "OpenAI partnered with Broadcom to build its first in-house AI processors": the
+        # chipmaker after "with" designs it with the subject, whose chip it is.
+        design_partner, before = before[-1], before[:-1]
     actor = before[-1] if before else None
     if actor is None:
-        after = [o for o in parties if b <= o.start < b + _OBJECT_WINDOW]
+        after = _listed([o for o in parties if b <= o.start < b + _OBJECT_WINDOW], ctx.text)
+        if len(after) > 1 and not any(o.chipmaker for o in after):
+            # "the industry's shift toward custom silicon—joining efforts at Google, Amazon,
+            # Microsoft and Meta": each company of a list after the cue has taken the option.
+            return [_Found(o, False, [], False) for o in after]
         actor = after[0] if after else None
     if actor is not None and actor.chipmaker:
         return []  # a chipmaker's own chip is its product, not a build option (OPTIONS.md)
@@ -689,10 +734,34 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         via = actor is not None
     if actor is None:
         return []
-    partner = _first_after_marker([o for o in ctx.orgs if o.chipmaker], ctx.data.pattern("with_markers"),
-                                  ctx.text, ctx.clause[0], ctx.clause[1])
+    partner = design_partner or _first_after_marker([o for o in ctx.orgs if o.chipmaker], with_pat,
+                                                    ctx.text, ctx.clause[0], ctx.clause[1])
     cps = [(partner, "design_partner")] if partner is not None else []
     return [_Found(actor, via, cps, False)]
+
+
+_LIST_GLUE = re.compile(r"\s*(?:,|\band\b|\bet\b|\bund\b|\by\b|\be\b|、|和|与)\s*(?:\band\b\s*)?$")
+
+
+def _listed(orgs: Sequence[Org], text: str) -> list[Org]:
+    """The first organisation of ``orgs`` and those joined to it as a list ("Google, Amazon and Meta")."""
+    out: list[Org] = []
+    last_end: int | None = None
+    for org in orgs:
+        if last_end is not None and not _LIST_GLUE.match(text[last_end:org.start]):
+            break
+        last_end = org.end
+        if all(o.canonical != org.canonical for o in out):
+            out.append(org)
+    return out
+
+
+def _possessor(actor: Org, a: int, ctx: _SentenceCtx) -> bool:
+    """True when the cue names the actor's chip as a thing it owns ("Google's custom-designed chips"):
+    the chip exists, so the build is done."""
+    possessive = ctx.data.pattern("possessives")
+    m = possessive.match(ctx.text, actor.end) if possessive is not None else None
+    return m is not None and m.end() <= a and _gap_words(ctx.text, m.end(), a) <= 2
 
 
 _OBJECT_WORDS = re.compile(r"\s+((?:[\w-]+\s+){0,2}[\w-]+)")
@@ -716,6 +785,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return _hyphen_pair(a, b, ctx)
     if cue.cue.form == "funding":
         return _funding(a, b, ctx)
+    if cue.cue.form == "invest":
+        return _invest(a, b, ctx)
     via = False
     plural = ctx.data.pattern("plural_anaphora")
     named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
@@ -731,6 +802,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # The cue names its two sides: the counterparty is the other side, not every party around.
         actor, via, other = directed
         parties = [other]
+    if directed is None and _unnamed_partner(b, ctx):
+        return []
     if actor is None:
         coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
@@ -762,6 +835,26 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, False)]
 
 
+#: Characters after "with a/an ..." within which a company name makes the party named after all.
+_UNNAMED_REACH = 60
+
+
+def _unnamed_partner(b: int, ctx: _SentenceCtx) -> bool:
+    """True when a with-marker right after the cue introduces an indefinite party ("a chip
+    production contract with an unnamed global client"): the other side is unnamed, so the
+    companies of the clause or of the previous sentence are not it. A definite description
+    ("its partnership with the fast-growing startup") may stand for a company named before."""
+    marker, indefinite = ctx.data.pattern("with_markers"), ctx.data.pattern("indefinites")
+    m = marker.match(ctx.text, b + len(ctx.text[b:b + 3]) - len(ctx.text[b:b + 3].lstrip())) if marker else None
+    if m is None or indefinite is None:
+        return False
+    rest = ctx.text[m.end():ctx.clause[1]]
+    if indefinite.match(ctx.text, m.end() + len(rest) - len(rest.lstrip())) is None:
+        return False
+    # "en partenariat avec des acteurs comme Kioxia": the indefinite group names its members.
+    return not any(m.end() <= o.start < m.end() + _UNNAMED_REACH for o in ctx.orgs)
+
+
 def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     """Money raised from or invested by chipmakers ("OpenAI lève 110 milliards de dollars auprès
     d'Amazon, Softbank et NVIDIA", "Nvidia invests $100m in X").
@@ -782,6 +875,30 @@ def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     else:
         return []
     return [_Found(funded, False, [(o, "investor") for o in investors], False)] if investors else []
+
+
+def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    """An investment by the cue's subject in the company right after it ("Nvidia invests $5 billion
+    in Intel", "Microsoft investit dans d-Matrix").
+
+    OPTIONS.md takes the chip buyer's side: a chipmaker investing in a company makes that company
+    the actor and the chipmaker its investor; a company investing in a chipmaker below control
+    ("X takes a 10% stake in chip startup Y") is the actor with the chipmaker as partner. An
+    investment that involves no chipmaker, or whose object is no company ("invest in new product
+    development"), is none.
+    """
+    before = [o for o in ctx.orgs if o.end <= a]
+    after = [o for o in ctx.orgs if o.start >= b]
+    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3:
+        return []
+    investor, investee = before[-1], after[0]
+    if investor.canonical == investee.canonical:
+        return []
+    if investor.chipmaker:
+        return [_Found(investee, False, [(investor, "investor")], False)]
+    if investee.chipmaker:
+        return [_Found(investor, False, [(investee, "partner")], False)]
+    return []
 
 
 def _partner_parties(ctx: _SentenceCtx) -> list[Org]:
@@ -939,6 +1056,12 @@ def _consortium_ref(b: int, ctx: _SentenceCtx) -> Org | None:
 
 def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
                ) -> list[_Found]:
+    subject = [o for o in ctx.orgs if o.end <= a]
+    gap = ctx.text[subject[-1].end:a] if subject else ""
+    if subject and subject[-1].chipmaker and len(gap.split()) <= 1 and "," not in gap:
+        # "a pressing need for Qualcomm to diversify": a chipmaker spreads its customers, not
+        # its chip suppliers (OPTIONS.md: the actor is a chip buyer).
+        return []
     buyers = [o for o in ctx.orgs if not o.chipmaker]
     before = [o for o in buyers if o.end <= a]
     actor = before[-1] if before else None
@@ -1123,7 +1246,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     decisions (article scope, arguments, knowledge-base roles), not an approximation of them.
     """
     data = option_data(ctx.lang)
-    text = doc_text(doc)
+    original = doc_text(doc)
+    text = original.translate(_HYPHENS)
     # Most articles hold no option cue at all: one scan of the whole text spares them the
     # organisation scan and the per-sentence scans below.
     if data.any_cue is not None and data.any_cue.search(text) is None:
@@ -1133,7 +1257,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
     salient = salient_org(orgs, ctx.body_start)
-    parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)]
+    parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)
+               and not _product_modifier(o, text, data)]
     pub_year = _published_year(ctx.published)
     bounds = sentences(doc, text=text)
     chip_consortia = _chip_consortia(orgs, bounds, text, data)
@@ -1185,6 +1310,9 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
             found_mentions: list[Mention] = []
             for actor, via, cps, unnamed, scoped in found:
                 m_status = status
+                if cue.cue.option == "build" and not status_cues and actor is not None and not via \
+                        and _possessor(actor, a, sctx):
+                    m_status = "completed"
                 is_example = cue.cue.option == "build" and actor is not None and sctx.examples_at is not None and actor.start >= sctx.examples_at
                 bg = background or is_example
                 if bg and year is not None and pub_year is not None and int(year) < pub_year and m_status in (
@@ -1215,7 +1343,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         if _corroborated(mention, strong):
             mention.corroborating = True
             kept.append(mention)
-    kept = [m for m in kept if not _diversify_instead(m, kept)]
+    kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)]
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
@@ -1223,7 +1351,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_sentences(records, text, bounds, orgs, data)
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
-    return tuple(_to_option(r, text, ctx.published, model.model_hash, model.calibration) for r in records)
+    return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration) for r in records)
 
 
 def _mark_precedents(records: Sequence[_Record], subject: Org | None) -> None:
@@ -1275,6 +1403,20 @@ def _diversify_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
             if mention.cp_key & d.cp_key and mention.cp_key <= suppliers:
                 return True
     return False
+
+
+def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
+    """True for a less-reliance mention of an actor the article shows building its own chip.
+
+    OPTIONS.md: "builds its own chip to cut reliance on NVIDIA" is ``build`` only, unless
+    diversification is itself named as an option (a diversify cue of another subtype: "la
+    diversification de ses fournisseurs au-delà de NVIDIA"). Articles often give the aim a sentence of its own ("L'objectif pour
+    OpenAI est de réduire la dépendance ... à l'égard de Nvidia"), so the whole article counts.
+    """
+    if mention.option != "diversify" or mention.subtype != "reduce_dependence" or mention.actor is None:
+        return False
+    return any(k.option == "build" and k.actor is not None and k.actor.canonical == mention.actor.canonical
+               for k in kept)
 
 
 def _corroborated(mention: Mention, kept: Sequence[Mention]) -> bool:
