@@ -21,6 +21,10 @@ STATUS_PRECEDENCE: tuple[str, ...] = (
     "denied", "abandoned", "considered", "completed", "in_progress", "announced", "planned",
 )
 STATUSES: frozenset[str] = frozenset(STATUS_PRECEDENCE)
+#: Hedges ("could", "would", "si"): a status of their own in the data files, weaker than every
+#: other cue, read as ``considered`` when nothing else in the clause states the move's stage.
+HEDGED = "hedged"
+_STATUS_KEYS: tuple[str, ...] = (*STATUS_PRECEDENCE, HEDGED)
 ATTRIBUTIONS: tuple[str, ...] = (
     "actor_statement", "counterparty_statement", "anonymous_sources", "analyst", "regulator", "filing",
 )
@@ -162,11 +166,11 @@ def option_data(lang: str) -> OptionLangData:
             raise LangDataError(f"{where}.options.{option}: must be a list")
         cues += [_parse_cue(option, c, f"{where}.options.{option}[{i}]") for i, c in enumerate(raw_cues)]
     raw_status = data.get("status") or {}
-    if not isinstance(raw_status, dict) or set(raw_status) - STATUSES:
-        raise LangDataError(f"{where}: 'status' keys must be among {sorted(STATUSES)}")
+    if not isinstance(raw_status, dict) or set(raw_status) - set(_STATUS_KEYS):
+        raise LangDataError(f"{where}: 'status' keys must be among {sorted(_STATUS_KEYS)}")
     status = tuple(
         (name, pat)
-        for name in STATUS_PRECEDENCE
+        for name in _STATUS_KEYS
         if (pat := _alternation(raw_status.get(name) or [], f"{where}.status.{name}")) is not None
     )
     raw_attr = data.get("attribution") or {}

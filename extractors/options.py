@@ -28,7 +28,7 @@ from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, ShippedModel, shipped_model
-from extractors.option_cues import CueMatch, OptionLangData, find_cues, has_chip_term, option_data
+from extractors.option_cues import HEDGED, CueMatch, OptionLangData, find_cues, has_chip_term, option_data
 from pipeline.records import Entity, Evidence, Option, Quantity
 
 #: Knowledge-base roles of companies that make chips (or chip tools): they are counterparties of
@@ -44,6 +44,11 @@ CONSORTIUM_ROLES: frozenset[str] = frozenset({"association"})
 _STATUS_REACH = 80
 _RANK = {"considered": 0, "planned": 1, "announced": 2, "in_progress": 3, "completed": 4}
 _OFF = frozenset({"abandoned", "denied"})
+#: Words between a talks cue and the option cue it governs ("in talks to acquire").
+_GOVERNING_WORDS = 3
+#: Stages an option cue may state in its own words ("the planned acquisition", "has acquired",
+#: "travaille sur une puce"); its modal words ("will supply", "hopes to") are only its default.
+_OWN_STAGES = frozenset({"completed", "abandoned", "announced", "in_progress"})
 #: Statuses of a move not yet committed, and of one under way or done.
 _OPEN_STATUSES = frozenset({"considered", "planned"})
 _TAKEN_STATUSES = frozenset({"in_progress", "completed"})
@@ -121,6 +126,8 @@ class Mention:
     #: Kept only because a stronger mention states the same move (:func:`_corroborated`): it adds
     #: evidence but no status of its own.
     corroborating: bool = False
+    #: The status comes from a status word of the clause (not a hedge, not the cue's default).
+    stated: bool = False
 
     @property
     def cp_key(self) -> frozenset[str]:
@@ -357,27 +364,36 @@ def _between(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
     return bool(pat and a < b and pat.search(text, a, b))
 
 
-def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int, int]],
-            text: str, clause: tuple[int, int], data: OptionLangData) -> tuple[str, list[tuple[int, int, str]]]:
+def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int, int]], text: str,
+            clause: tuple[int, int], data: OptionLangData) -> tuple[str, list[tuple[int, int, str]], bool]:
     """Status of one option cue from the status cues of its clause.
 
     Each status cue belongs to the option cue nearest to it, so that "X scrapped chips; Y builds
-    one" gives each its own; within a cue's share the precedence of ``STATUS_PRECEDENCE`` holds.
+    one" gives each its own; within a cue's share the precedence of ``STATUS_PRECEDENCE`` holds,
+    and hedges ("would", "pourrait") count only where nothing else does. Returns the status, its
+    cue spans and whether a status word (not a hedge, not the cue's default) stated it.
     """
     mine: list[tuple[str, tuple[int, int, str]]] = []
     for name, pat in data.status:
         for s, e, t in _search(pat, text[clause[0]:clause[1]], clause[0]):
-            if s < cue_abs[1] and e > cue_abs[0] and name not in ("completed", "abandoned"):
-                continue  # the option cue's own words ("acquisition") are no status
+            if s < cue_abs[1] and e > cue_abs[0] and name not in _OWN_STAGES:
+                continue  # the option cue's own words ("will supply") are no status
             if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > _STATUS_REACH:
                 continue  # far along a long clause, a status word is about something else
             nearest = min(clause_cues, key=lambda c: min(abs(s - c[1]), abs(c[0] - e)))
             if nearest == cue_abs:
                 mine.append((name, (s, e, t)))
     if not mine:
-        return cue.cue.status, []
+        return cue.cue.status, [], False
     best = mine[0][0]  # data.status is in precedence order
-    return best, [span for name, span in mine if name == best]
+    spans = [span for name, span in mine if name == best]
+    stated = best != HEDGED
+    if best == "considered":
+        # Talks govern the move only right before its cue ("envisage de racheter", "in talks to
+        # buy"); "asked the White House to consider blocking the planned acquisition" weighs
+        # something else.
+        stated = any(e <= cue_abs[0] and len(text[e:cue_abs[0]].split()) <= _GOVERNING_WORDS for _, e, _ in spans)
+    return ("considered" if best == HEDGED else best), spans, stated
 
 
 def _attribution(text: str, sent: tuple[int, int], data: OptionLangData) -> tuple[str, str | None]:
@@ -1110,6 +1126,13 @@ def _merge_status(mentions: Sequence[Mention]) -> str:
     (a scrapped first chip followed by "is now working on a new one").
     """
     ordered = sorted([m for m in mentions if not m.corroborating] or mentions, key=lambda m: m.start)
+    # Talks the text states outrank a cue's default ("Qualcomm envisage de racheter Intel" before
+    # a bare "vendre des parties d'Intel"): unless a status word commits the move somewhere, the
+    # mentions with a status word decide.
+    stated = [m for m in ordered if m.stated]
+    if any(m.status == "considered" for m in stated) and not any(
+            _RANK.get(m.status, -1) >= _RANK["announced"] for m in stated):
+        ordered = stated
     for i, m in enumerate(ordered):
         if m.status in _OFF and not any(n.status in _TAKEN_STATUSES for n in ordered[i + 1:]):
             return m.status
@@ -1301,7 +1324,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
             if not found:
                 continue
             clause_cues = [c for c in abs_cues if clause[0] <= c[0] < clause[1]]
-            status, status_cues = _status(cue, (a, b), clause_cues, text, clause, data)
+            status, status_cues, stated = _status(cue, (a, b), clause_cues, text, clause, data)
             years = [m.group() for m in data.year.finditer(clause_text)]
             year = years[0] if years else None
             background = _between(background_pat, text, clause[0], clause[1]) or (
@@ -1321,7 +1344,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 found_mentions.append(Mention(
                     option=cue.cue.option, subtype=cue.cue.subtype, actor=actor, via_coref=via,
                     counterparties=cps, unnamed_target=unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
-                    status=m_status, status_cues=status_cues, attribution=attribution,
+                    status=m_status, status_cues=status_cues, stated=stated, attribution=attribution,
                     year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
                 ))
             pending.append((ci, cue, found_mentions))
