@@ -41,9 +41,10 @@ _LIST_KEYS: tuple[str, ...] = (
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
-    "source_markers", "possessives", "indefinites",
+    "source_markers", "possessives", "indefinites", "possessive_pronouns",
 )
-SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", *_LIST_KEYS})
+SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
+                                    *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")
 _CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip"})
 
@@ -92,6 +93,9 @@ class OptionLangData:
     #: All option cues as one alternation: a text it does not match has no cue (a cheap gate
     #: before the per-cue scan). None when the cues cannot be combined (then every text is scanned).
     any_cue: re.Pattern[str] | None = None
+    #: Verbs close their clause ("AMD will seinen Konkurrenten Xilinx ... kaufen"): a verb cue at
+    #: the end of its clause has its object before it.
+    verb_final: bool = False
 
     def pattern(self, key: str) -> re.Pattern[str] | None:
         """The alternation of the list ``key`` (None when the language lists nothing)."""
@@ -190,7 +194,10 @@ def option_data(lang: str) -> OptionLangData:
         year = re.compile(data["year"])
     except re.error as exc:
         raise LangDataError(f"{where}: bad clause_breaks/year pattern: {exc}") from exc
-    return OptionLangData(lang, tuple(cues), status, attribution, lists, clause_breaks, year, _any_cue(cues))
+    verb_final = data.get("verb_final", False)
+    if not isinstance(verb_final, bool):
+        raise LangDataError(f"{where}: 'verb_final' must be true or false")
+    return OptionLangData(lang, tuple(cues), status, attribution, lists, clause_breaks, year, _any_cue(cues), verb_final)
 
 
 def _any_cue(cues: list[OptionCue]) -> re.Pattern[str] | None:

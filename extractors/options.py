@@ -42,6 +42,9 @@ CONSORTIUM_ROLES: frozenset[str] = frozenset({"association"})
 # Characters between an option cue and a status cue beyond which the status cue is not its own
 # ("the proposed takeover would make Fujitsu ... at a time when Japan has not bought ...").
 _STATUS_REACH = 80
+#: A denial governs the whole report it answers ("denied reports that the semiconductor giant was
+#: in active discussions with Intel regarding a chipmaking joint venture").
+_DENIAL_REACH = 160
 _RANK = {"considered": 0, "planned": 1, "announced": 2, "in_progress": 3, "completed": 4}
 _OFF = frozenset({"abandoned", "denied"})
 #: Words between a talks cue and the option cue it governs ("in talks to acquire").
@@ -378,9 +381,9 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
         for s, e, t in _search(pat, text[clause[0]:clause[1]], clause[0]):
             if s < cue_abs[1] and e > cue_abs[0] and name not in _OWN_STAGES:
                 continue  # the option cue's own words ("will supply") are no status
-            if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > _STATUS_REACH:
+            if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > (_DENIAL_REACH if name == "denied" else _STATUS_REACH):
                 continue  # far along a long clause, a status word is about something else
-            nearest = min(clause_cues, key=lambda c: min(abs(s - c[1]), abs(c[0] - e)))
+            nearest = min(clause_cues, key=lambda c: 0 if s < c[1] and e > c[0] else min(abs(s - c[1]), abs(c[0] - e)))
             if nearest == cue_abs:
                 mine.append((name, (s, e, t)))
     if not mine:
@@ -538,8 +541,17 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         actor = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
     elif form == "sale":
         target = _object(ctx.sent_orgs, text, b, window_end, 6, None)
+        if target is not None and _between(data.pattern("recipient_markers"), text, b, target.start):
+            target = None  # "the sale of its ... business to Infineon": the buyer, not the thing sold
+        start = target.end if target is not None else b
+        pronouns = data.pattern("possessive_pronouns")
+        if target is None and before and pronouns is not None \
+                and pronouns.match(text, b + len(text[b:b + 4]) - len(text[b:b + 4].lstrip())):
+            # "Marvell closed the sale of its automotive Ethernet business to Infineon": the
+            # seller's own unit is sold, so the seller stands for the target.
+            target = before[-1]
         if target is not None:
-            actor = _object(ctx.sent_orgs, text, target.end, window_end, 8, data.pattern("recipient_markers"))
+            actor = _object(ctx.sent_orgs, text, start, window_end, 8, data.pattern("recipient_markers"))
     elif form == "noun":
         target_pat = data.pattern("target_markers")
         if _ends_with(target_pat, text, a, b):
@@ -559,6 +571,12 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             actor = before[-1]
     else:
         actor = before[-1] if before else None
+        if data.verb_final and len(before) >= 2 and _clause_ends(text, b, ctx.clause[1]) \
+                and _object(ctx.sent_orgs, text, b, window_end, 6, None) is None:
+            # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
+            # between the subject and the verb that closes the clause.
+            target_before, actor = before[-1], before[-2]
+            return _acquire_found(actor, target_before, a, b, ctx)
         groups = data.pattern("group_subjects")
         if actor is not None and groups is not None and groups.search(text, actor.end, a):
             # "… will make Japanese companies more cautious in their efforts to acquire U.S. firms":
@@ -626,6 +644,18 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+def _clause_ends(text: str, b: int, end: int) -> bool:
+    """True when at most an auxiliary follows the cue in its clause ("kaufen.", "übernommen hat")."""
+    return len(re.findall(r"\w+", text[b:end])) <= 1
+
+
+def _acquire_found(actor: Org, target: Org, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    """The finding of a takeover whose two sides are known (the verb-final order)."""
+    if actor.canonical == target.canonical:
+        return []
+    return [_Found(actor, False, [(target, "target")], False, _is_chip_target(target, ctx))]
 
 
 # Up to three lower-case words: the thing named after a company's possessive.
@@ -1151,6 +1181,13 @@ def _group(mentions: list[Mention]) -> list[_Record]:
             if same:
                 max(same, key=lambda r: len(r.mentions)).mentions.append(m)
                 continue
+        if m.option == "partner" and len(m.cp_key) == 1:
+            # A partnership has two sides: "Intel partners TSMC" and "TSMC partners Intel" are
+            # one record, the first found leads.
+            mirror = ("partner", next(iter(m.cp_key)), frozenset({m.actor.canonical}))
+            if mirror in records:
+                records[mirror].mentions.append(m)
+                continue
         records.setdefault(key, _Record(m.option, m.actor)).mentions.append(m)
     return list(records.values())
 
@@ -1162,7 +1199,8 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
     cps: dict[str, tuple[Org, str]] = {}
     for m in ms:
         for org, role in m.counterparties:
-            cps.setdefault(org.canonical, (org, role))
+            if org.canonical != rec.actor.canonical:  # a mirrored partner mention names the actor
+                cps.setdefault(org.canonical, (org, role))
     dominant = next((m.dominant for m in ms if m.dominant is not None), None)
     names = [c for c in cps]
     if dominant is not None and dominant.canonical not in names and rec.option == "diversify":
