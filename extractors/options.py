@@ -850,6 +850,11 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         parties = [other]
     if directed is None and _unnamed_partner(b, ctx):
         return []
+    if directed is None and not via and ctx.salient is not None and _objects_only(a, b, parties, ctx) \
+            and any(o.chipmaker for o in parties) and all(o.canonical != ctx.salient.canonical for o in parties):
+        # "Der Münchner Autobauer arbeite zudem weiterhin mit Intel und Mobileye zusammen": the
+        # companies named are all the subject's partners; the subject is the article's.
+        actor, via = ctx.salient, True
     if actor is None:
         coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
@@ -883,6 +888,14 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
 
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
 _UNNAMED_REACH = 60
+
+
+def _objects_only(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> bool:
+    """True when the clause names companies only after a with-marker inside or right after the cue."""
+    marker = ctx.data.pattern("with_markers")
+    m = marker.search(ctx.text, a, min(ctx.clause[1], b + 4)) if marker is not None else None
+    clause_parties = [o for o in parties if ctx.clause[0] <= o.start < ctx.clause[1]]
+    return m is not None and bool(clause_parties) and all(o.start >= m.end() for o in clause_parties)
 
 
 def _unnamed_partner(b: int, ctx: _SentenceCtx) -> bool:
@@ -935,7 +948,10 @@ def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     """
     before = [o for o in ctx.orgs if o.end <= a]
     after = [o for o in ctx.orgs if o.start >= b]
-    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3:
+    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3 \
+            or has_chip_term(ctx.text[b:after[0].start], ctx.data):
+        # "investir 7 milliards de dollars dans l'achat de puces Nvidia": money put into chips
+        # bought from the company, not into the company.
         return []
     investor, investee = before[-1], after[0]
     if investor.canonical == investee.canonical:
@@ -1120,8 +1136,11 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     if actor is None:
         return []
     dominant = _dominant(ctx)
+    # "Réduire la dépendance à Intel et AMD": every supplier listed with the dominant one is old.
+    incumbents = {o.canonical for o in _listed([o for o in ctx.orgs if dominant is not None
+                                                and o.start >= dominant.start], ctx.text)}
     makers = [o for o in ctx.orgs if o.roles & CHIP_ROLES and o.canonical != actor.canonical
-              and (dominant is None or o.canonical != dominant.canonical)]
+              and o.canonical not in incumbents]
     if cue.cue.form == "verb":
         # "turns to Samsung": the object is the new supplier, a chipmaker before it the incumbent.
         makers = [o for o in makers if o.start >= b]
