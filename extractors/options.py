@@ -576,7 +576,7 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
             # between the subject and the verb that closes the clause.
             target_before, actor = before[-1], before[-2]
-            return _acquire_found(actor, target_before, a, b, ctx)
+            return _acquire_found(actor, target_before, ctx)
         groups = data.pattern("group_subjects")
         if actor is not None and groups is not None and groups.search(text, actor.end, a):
             # "… will make Japanese companies more cautious in their efforts to acquire U.S. firms":
@@ -651,7 +651,7 @@ def _clause_ends(text: str, b: int, end: int) -> bool:
     return len(re.findall(r"\w+", text[b:end])) <= 1
 
 
-def _acquire_found(actor: Org, target: Org, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+def _acquire_found(actor: Org, target: Org, ctx: _SentenceCtx) -> list[_Found]:
     """The finding of a takeover whose two sides are known (the verb-final order)."""
     if actor.canonical == target.canonical:
         return []
@@ -766,7 +766,7 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         design_partner, before = before[-1], before[:-1]
     actor = before[-1] if before else None
     if actor is None:
-        after = _listed([o for o in parties if b <= o.start < b + _OBJECT_WINDOW], ctx.text)
+        after = _listed([o for o in parties if b <= o.start < b + _OBJECT_WINDOW], ctx.text, ctx.data)
         if len(after) > 1 and not any(o.chipmaker for o in after):
             # "the industry's shift toward custom silicon—joining efforts at Google, Amazon,
             # Microsoft and Meta": each company of a list after the cue has taken the option.
@@ -786,16 +786,21 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, False)]
 
 
-_LIST_GLUE = re.compile(r"\s*(?:,|\band\b|\bet\b|\bund\b|\by\b|\be\b|、|和|与)\s*(?:\band\b\s*)?$")
+def _listed(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
+    """The first organisation of ``orgs`` and those joined to it as a list ("Google, Amazon and Meta").
 
-
-def _listed(orgs: Sequence[Org], text: str) -> list[Org]:
-    """The first organisation of ``orgs`` and those joined to it as a list ("Google, Amazon and Meta")."""
+    Two names belong to one list when only commas and the language's ``conjunctions`` stand between.
+    """
+    conjunctions = data.pattern("conjunctions")
     out: list[Org] = []
     last_end: int | None = None
     for org in orgs:
-        if last_end is not None and not _LIST_GLUE.match(text[last_end:org.start]):
-            break
+        if last_end is not None:
+            gap = text[last_end:org.start]
+            rest = gap.lstrip(" \t\n,、")
+            m = conjunctions.match(rest) if conjunctions is not None and rest else None
+            if rest and (m is None or rest[m.end():].strip()):
+                break
         last_end = org.end
         if all(o.canonical != org.canonical for o in out):
             out.append(org)
@@ -1138,7 +1143,7 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     dominant = _dominant(ctx)
     # "Réduire la dépendance à Intel et AMD": every supplier listed with the dominant one is old.
     incumbents = {o.canonical for o in _listed([o for o in ctx.orgs if dominant is not None
-                                                and o.start >= dominant.start], ctx.text)}
+                                                and o.start >= dominant.start], ctx.text, ctx.data)}
     makers = [o for o in ctx.orgs if o.roles & CHIP_ROLES and o.canonical != actor.canonical
               and o.canonical not in incumbents]
     if cue.cue.form == "verb":
