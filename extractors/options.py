@@ -520,9 +520,11 @@ def _ends_with(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
 def _control_stake(a: int, b: int, ctx: _SentenceCtx) -> bool:
     """True when a stake cue names more than half of the capital: that is control, an acquisition.
 
-    The percentages are the quantities extractor's (its language data knows "pct", "Prozent"...).
+    The percentages are the quantities extractor's (its language data knows "pct", "Prozent"...);
+    the share may stand inside the cue or right before it ("a 51 per cent stake in its programmable
+    chip business").
     """
-    return any(a <= q.start and q.end <= b and q.value > 50 for q in ctx.percentages)
+    return any(a - _SHARE_REACH <= q.start and q.end <= b and q.value > 50 for q in ctx.percentages)
 
 
 def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
@@ -891,6 +893,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, False)]
 
 
+#: Characters before a stake cue within which its share may stand ("a 51 per cent stake in").
+_SHARE_REACH = 20
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
 _UNNAMED_REACH = 60
 
