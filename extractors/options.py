@@ -547,8 +547,7 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             target = None  # "the sale of its ... business to Infineon": the buyer, not the thing sold
         start = target.end if target is not None else b
         pronouns = data.pattern("possessive_pronouns")
-        if target is None and before and pronouns is not None \
-                and pronouns.match(text, b + len(text[b:b + 4]) - len(text[b:b + 4].lstrip())):
+        if target is None and before and pronouns is not None and pronouns.match(text, _skip_space(text, b)):
             # "Marvell closed the sale of its automotive Ethernet business to Infineon": the
             # seller's own unit is sold, so the seller stands for the target.
             target = before[-1]
@@ -650,7 +649,16 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
 
 def _clause_ends(text: str, b: int, end: int) -> bool:
     """True when at most an auxiliary follows the cue in its clause ("kaufen.", "übernommen hat")."""
-    return len(re.findall(r"\w+", text[b:end])) <= 1
+    return len(_WORD.findall(text, b, end)) <= 1
+
+
+_SPACE = re.compile(r"\s*")
+
+
+def _skip_space(text: str, pos: int) -> int:
+    """The offset of the first non-space character at or after ``pos``."""
+    m = _SPACE.match(text, pos)
+    return m.end() if m else pos
 
 
 def _acquire_found(actor: Org, target: Org, ctx: _SentenceCtx) -> list[_Found]:
@@ -799,7 +807,7 @@ def _listed(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
     for org in orgs:
         if last_end is not None:
             gap = text[last_end:org.start]
-            rest = gap.lstrip(" \t\n,、")
+            rest = gap.lstrip().lstrip(",").lstrip()
             m = conjunctions.match(rest) if conjunctions is not None and rest else None
             if rest and (m is None or rest[m.end():].strip()):
                 break
@@ -913,36 +921,35 @@ def _unnamed_partner(b: int, ctx: _SentenceCtx) -> bool:
     companies of the clause or of the previous sentence are not it. A definite description
     ("its partnership with the fast-growing startup") may stand for a company named before."""
     marker, indefinite = ctx.data.pattern("with_markers"), ctx.data.pattern("indefinites")
-    m = marker.match(ctx.text, b + len(ctx.text[b:b + 3]) - len(ctx.text[b:b + 3].lstrip())) if marker else None
-    if m is None or indefinite is None:
-        return False
-    rest = ctx.text[m.end():ctx.clause[1]]
-    if indefinite.match(ctx.text, m.end() + len(rest) - len(rest.lstrip())) is None:
+    m = marker.match(ctx.text, _skip_space(ctx.text, b)) if marker else None
+    if m is None or indefinite is None or indefinite.match(ctx.text, _skip_space(ctx.text, m.end())) is None:
         return False
     # "en partenariat avec des acteurs comme Kioxia": the indefinite group names its members.
     return not any(m.end() <= o.start < m.end() + _UNNAMED_REACH for o in ctx.orgs)
 
 
-def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
-    """Money raised from or invested by chipmakers ("OpenAI lève 110 milliards de dollars auprès
-    d'Amazon, Softbank et NVIDIA", "Nvidia invests $100m in X").
-
-    OPTIONS.md: the funded company is the actor of a partner (investment) record and the chipmakers
-    among the investors its counterparties. Both sides are named in the clause, one right after
-    the cue; funding with no chipmaker in it, or in no named company ("invest in AI"), is none.
-    """
+def _money_sides(a: int, b: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
+    """The company before a money cue and the one right after it (three words at most), else None."""
     before = [o for o in ctx.orgs if o.end <= a]
     after = [o for o in ctx.orgs if o.start >= b]
     if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3:
+        return None
+    return before[-1], after[0]
+
+
+def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
+    """Money raised from chipmakers ("OpenAI lève 110 milliards de dollars auprès d'Amazon,
+    Softbank et NVIDIA").
+
+    OPTIONS.md: the funded company (the cue's subject) is the actor of a partner (investment)
+    record and the chipmakers among the investors named after the cue its counterparties; funding
+    with no chipmaker in it is none. A chipmaker's own investment is the ``invest`` form.
+    """
+    sides = _money_sides(a, b, ctx)
+    if sides is None or sides[0].chipmaker:
         return []
-    subject, first = before[-1], after[0]
-    if not subject.chipmaker:  # the funded company raises money from investors
-        funded, investors = subject, [o for o in after if o.chipmaker]
-    elif not first.chipmaker:  # a chipmaker invests in the funded company
-        funded, investors = first, [subject]
-    else:
-        return []
-    return [_Found(funded, False, [(o, "investor") for o in investors], False)] if investors else []
+    investors = [o for o in ctx.orgs if o.start >= b and o.chipmaker]
+    return [_Found(sides[0], False, [(o, "investor") for o in investors], False)] if investors else []
 
 
 def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
@@ -955,14 +962,12 @@ def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     investment that involves no chipmaker, or whose object is no company ("invest in new product
     development"), is none.
     """
-    before = [o for o in ctx.orgs if o.end <= a]
-    after = [o for o in ctx.orgs if o.start >= b]
-    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3 \
-            or has_chip_term(ctx.text[b:after[0].start], ctx.data):
+    sides = _money_sides(a, b, ctx)
+    if sides is None or has_chip_term(ctx.text[b:sides[1].start], ctx.data):
         # "investir 7 milliards de dollars dans l'achat de puces Nvidia": money put into chips
         # bought from the company, not into the company.
         return []
-    investor, investee = before[-1], after[0]
+    investor, investee = sides
     if investor.canonical == investee.canonical:
         return []
     if investor.chipmaker:
@@ -1499,8 +1504,9 @@ def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
 
     OPTIONS.md: "builds its own chip to cut reliance on NVIDIA" is ``build`` only, unless
     diversification is itself named as an option (a diversify cue of another subtype: "la
-    diversification de ses fournisseurs au-delà de NVIDIA"). Articles often give the aim a sentence of its own ("L'objectif pour
-    OpenAI est de réduire la dépendance ... à l'égard de Nvidia"), so the whole article counts.
+    diversification de ses fournisseurs au-delà de NVIDIA"). Articles often give the aim a
+    sentence of its own ("L'objectif pour OpenAI est de réduire la dépendance ... à l'égard de
+    Nvidia"), so the whole article counts.
     """
     if mention.option != "diversify" or mention.subtype != "reduce_dependence" or mention.actor is None:
         return False
