@@ -53,6 +53,8 @@ ROLES: frozenset[str] = frozenset(
     }
 )
 KINDS: frozenset[str] = frozenset({"org", "product"})
+#: What a chip product is to its maker: designed for its own use, or sold to others.
+CHIP_KINDS: frozenset[str] = frozenset({"in_house", "merchant"})
 
 ENTRY_KEYS: frozenset[str] = frozenset(
     {
@@ -67,6 +69,7 @@ ENTRY_KEYS: frozenset[str] = frozenset(
         "roles",
         "parent",
         "maker",
+        "chip",
         "sources",
         "note",
         "former_names",
@@ -150,6 +153,9 @@ class KBEntry:
         roles: Roles from :data:`ROLES` (empty for products).
         parent: Key of the parent organisation, or None.
         maker: Key of the organisation that makes a product (products only).
+        chip: For a chip or chip family (processor, accelerator, modem): ``"in_house"`` when its
+            maker designs it for its own products or cloud (Google's TPU), ``"merchant"`` when
+            it is sold to others (NVIDIA's H100); None for other products and organisations.
         sources: Where the entry comes from: ``eto``, ``sp500`` and/or ``curated``.
         former_names: ``(name, until)`` pairs, oldest first: the name the organisation had before
             the ISO date ``until`` ("Matsushita Electric Industrial" until 2008-10-01 for Panasonic).
@@ -166,6 +172,7 @@ class KBEntry:
     roles: tuple[str, ...] = ()
     parent: str | None = None
     maker: str | None = None
+    chip: str | None = None
     sources: tuple[str, ...] = ()
     former_names: tuple[tuple[str, str], ...] = ()
 
@@ -434,6 +441,11 @@ def _parse_entry(raw: Any, pos: int) -> KBEntry:
         raise _fail(where, "a product needs a maker")
     if kind == "org" and maker is not None:
         raise _fail(where, "only products have a maker")
+    chip = raw.get("chip")
+    if chip is not None and chip not in CHIP_KINDS:
+        raise _fail(where, f"chip must be one of {sorted(CHIP_KINDS)}, got {chip!r}")
+    if chip is not None and kind != "product":
+        raise _fail(where, "only products can be chips")
     aliases = _str_list(raw.get("aliases"), where, "aliases")
     cs_aliases = _str_list(raw.get("case_sensitive_aliases"), where, "case_sensitive_aliases")
     former = _former_names(raw.get("former_names"), where)
@@ -453,6 +465,7 @@ def _parse_entry(raw: Any, pos: int) -> KBEntry:
         roles=roles,
         parent=parent,
         maker=maker,
+        chip=chip,
         sources=sources,
         former_names=former,
     )

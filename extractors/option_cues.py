@@ -41,7 +41,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
-    "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions",
+    "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})

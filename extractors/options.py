@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 from itertools import pairwise
@@ -28,7 +28,15 @@ from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, ShippedModel, shipped_model
-from extractors.option_cues import HEDGED, CueMatch, OptionLangData, find_cues, has_chip_term, option_data
+from extractors.option_cues import (
+    HEDGED,
+    CueMatch,
+    OptionCue,
+    OptionLangData,
+    find_cues,
+    has_chip_term,
+    option_data,
+)
 from pipeline.records import Entity, Evidence, Option, Quantity
 
 #: Knowledge-base roles of companies that make chips (or chip tools): they are counterparties of
@@ -55,6 +63,18 @@ _OWN_STAGES = frozenset({"completed", "abandoned", "announced", "in_progress"})
 #: Statuses of a move not yet committed, and of one under way or done.
 _OPEN_STATUSES = frozenset({"considered", "planned"})
 _TAKEN_STATUSES = frozenset({"in_progress", "completed"})
+#: A non-chipmaker's own chip named by its name is a build of its maker (OPTIONS.md: "Like Google,
+#: whose TPU was developed in-house years ago" -> build for Google, completed). The knowledge base
+#: finds these names (:func:`own_chips`); this cue stands for them, so that status, background and
+#: evidence are read as for any cue. Its default stage is done: a named chip exists.
+_OWN_CHIP = OptionCue("build", "in_house_design", "own_chip", "completed", True, re.compile(r"(?!)"))
+#: A company that uses, orders or tests another's own chip adds a supplier (OPTIONS.md: "X will
+#: run models on AMD accelerators alongside its NVIDIA fleet" -> diversify; "X is testing a rival
+#: accelerator" -> diversify, considered): ByteDance ordering Huawei's Ascend chips, Apple training
+#: on Google's TPUs. The buyer of another company's own chip is never its incumbent supplier.
+_CHIP_USE = OptionCue("diversify", "add_supplier", "chip_use", "in_progress", True, re.compile(r"(?!)"))
+#: Characters between a use verb and the chip it governs ("plans to use Huawei's Ascend 910B").
+_USE_REACH = 40
 #: Attribution types that make a record a rumour when nothing confirms it.
 _RUMOUR = frozenset({"anonymous_sources", "analyst", "journalist"})
 #: How far (characters) after a cue its object may start.
@@ -131,6 +151,8 @@ class Mention:
     corroborating: bool = False
     #: The status comes from a status word of the clause (not a hedge, not the cue's default).
     stated: bool = False
+    #: Found from a chip's name (:func:`own_chips`), not from a cue phrase.
+    named_chip: bool = False
 
     @property
     def cp_key(self) -> frozenset[str]:
@@ -200,18 +222,14 @@ def _cjk_aliases() -> tuple[tuple[str, str], ...]:
     return tuple(sorted(out, key=lambda a: -len(a[0])))
 
 
-def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list[Org]:
-    """Knowledge-base organisations named in ``text`` outside the spans already ``taken``.
+def _kb_names(text: str, kb: KnowledgeBase, accept: Callable[[KBEntry], bool],
+              free: Callable[[int, int], bool]) -> list[tuple[int, int, KBEntry]]:
+    """Knowledge-base names in ``text`` whose entry ``accept`` takes, longest first at each word.
 
-    Pipelines without NER (blank de/es/zh) get their parties from here. Only capitalised word
-    n-grams are looked up (names are capitalised in the Latin scripts we handle), plus CJK aliases.
+    Only capitalised word n-grams are looked up (names are capitalised in the Latin scripts we
+    handle); a hit where ``free`` refuses the span is skipped word by word.
     """
-    found: list[Org] = []
-    spans = list(taken)
-
-    def free(s: int, e: int) -> bool:
-        return all(e <= a or s >= b for a, b in spans)
-
+    found: list[tuple[int, int, KBEntry]] = []
     words = list(_WORD.finditer(text))
     i = 0
     while i < len(words):
@@ -223,16 +241,33 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
                 if "\n\n" in text[s:e]:
                     continue
                 entry = kb.lookup(text[s:e])
-                if entry is not None and entry.is_org and len(normalize_alias(text[s:e])) > 2:
+                if entry is not None and accept(entry) and len(normalize_alias(text[s:e])) > 2:
                     hit = (s, e, entry, n)
                     break
         if hit is not None and free(hit[0], hit[1]):
-            s, e, entry, n = hit
-            found.append(_org_from_entry(text[s:e], entry, s, e, kb))
-            spans.append((s, e))
-            i += n
+            found.append(hit[:3])
+            i += hit[3]
         else:
             i += 1
+    return found
+
+
+def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list[Org]:
+    """Knowledge-base organisations named in ``text`` outside the spans already ``taken``.
+
+    Pipelines without NER (blank de/es/zh) get their parties from here: capitalised names
+    (:func:`_kb_names`) plus CJK aliases.
+    """
+    spans = list(taken)
+
+    def free(s: int, e: int) -> bool:
+        if all(e <= a or s >= b for a, b in spans):
+            spans.append((s, e))
+            return True
+        return False
+
+    found = [_org_from_entry(text[s:e], entry, s, e, kb)
+             for s, e, entry in _kb_names(text, kb, lambda entry: entry.is_org, free)]
     # A CJK alias holds a CJK character, so a text without one has none of them.
     for alias, key in _cjk_aliases() if _CJK.search(text) else ():
         pos = text.find(alias)
@@ -241,9 +276,35 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
             if free(pos, end):
                 entry = kb.get(key)
                 found.append(_org_from_entry(alias, entry, pos, end, kb))
-                spans.append((pos, end))
             pos = text.find(alias, end)
     return found
+
+
+_HYPHEN_HEAD = re.compile(r"\b([A-Z]\w{1,30})-(\w+)")
+
+
+def own_chips(text: str, data: OptionLangData) -> list[Org]:
+    """Chips that companies other than chipmakers design for themselves, named in ``text``.
+
+    Each is returned as its maker, placed at the chip's name ("Trainium" -> Amazon): the
+    knowledge base's in-house chips (Google's TPU, Apple's M-series, Samsung's Exynos for its
+    phones), not merchant chips (NVIDIA's H100, Motorola's 68020).
+    """
+    kb = load_kb()
+
+    def own(entry: KBEntry) -> bool:
+        maker = kb.get(entry.maker) if entry.chip == "in_house" and entry.maker else None
+        # A chipmaker's chip is its product even when its parent uses it (HiSilicon's Kirin).
+        return maker is not None and not set(maker.roles) <= CHIP_ROLES
+
+    found = [_org_from_entry(text[s:e], entry, s, e, kb)
+             for s, e, entry in _kb_names(text, kb, own, lambda s, e: True)]
+    # A name glued to a chip word is that chip ("die Trainium-Chips", "TPU-based"): its head is the name.
+    for m in _HYPHEN_HEAD.finditer(text):
+        entry = kb.lookup(m.group(1))
+        if entry is not None and own(entry) and has_chip_term(m.group(2), data):
+            found.append(_org_from_entry(m.group(1), entry, m.start(1), m.end(1), kb))
+    return sorted(found, key=lambda o: o.start)
 
 
 def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = None) -> list[Org]:
@@ -1166,6 +1227,36 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     return [_Found(actor, via, cps, False, scoped)]
 
 
+def _chip_users(maker: Org, ctx: _SentenceCtx) -> list[_Found]:
+    """The companies that use, order or test ``maker``'s own chip named at ``maker``'s position.
+
+    The clause's first company before the use verb is the user ("Alibaba, Tencent and Baidu have
+    begun testing ... Huawei's Ascend": each of a list), else the company an anaphor stands for ("The
+    company plans to use Huawei's Ascend 910B"), else the first after a fronted use ("By tapping
+    Google's TPUs, Anthropic ..."). The maker itself using its chip is its build.
+    """
+    verbs = ctx.data.pattern("use_verbs")
+    uses = [m for m in verbs.finditer(ctx.text, ctx.clause[0], maker.start)
+            if maker.start - m.end() <= _USE_REACH] if verbs is not None else []
+    if not uses:
+        return []
+    verb = uses[-1].start()
+    # The clause's subject comes first: "Anthropic, boosted by an investment from Amazon, used
+    # Google's TPUs" is about Anthropic.
+    before = [o for o in ctx.orgs if o.end <= verb and not o.chipmaker and o.canonical != maker.canonical]
+    coref = _coref(ctx, allow_chipmaker=False)
+    after = [o for o in ctx.orgs if o.start >= maker.end and not o.chipmaker and o.canonical != maker.canonical]
+    via = False
+    if before:
+        users = _listed(before, ctx.text, ctx.data)
+    elif coref is not None:
+        users, via = [coref], True
+    else:
+        # A fronted use ("By tapping Google's TPUs, Anthropic gains ..."): the subject follows.
+        users = after[:1]
+    return [_Found(o, via, [(maker, "new_supplier")], False) for o in users if o.canonical != maker.canonical]
+
+
 _ARGUMENTS = {"acquire": _acquire, "build": _build, "partner": _partner, "diversify": _diversify}
 
 
@@ -1344,11 +1435,12 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     text = original.translate(_HYPHENS)
     # Most articles hold no option cue at all: one scan of the whole text spares them the
     # organisation scan and the per-sentence scans below.
-    if data.any_cue is not None and data.any_cue.search(text) is None:
+    chips = own_chips(text, data)
+    if not chips and data.any_cue is not None and data.any_cue.search(text) is None:
         return ()
     orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
     # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
-    if not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
+    if not chips and not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
     salient = salient_org(orgs, ctx.body_start)
     parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)
@@ -1365,6 +1457,9 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     candidates: list[tuple[int, tuple[int, int], list[CueMatch]]] = []
     for idx, (s, e) in enumerate(bounds):
         cues = find_cues(text[s:e], data)
+        cues += [CueMatch(cue, o.start - s, o.end - s) for o in chips if s <= o.start < e
+                 for cue in (_OWN_CHIP, _CHIP_USE)]
+        cues.sort(key=lambda c: c.start)
         if cues:
             candidates.append((idx, (s, e), cues))
     # Arguments first, the classifier after: only sentences where a cue found its arguments are
@@ -1391,7 +1486,12 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 prior_consortia=[o for o in chip_consortia if o.end <= a],
                 article_orgs=orgs, body_start=ctx.body_start,
             )
-            found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
+            if cue.cue is _OWN_CHIP:
+                found = [_Found(next(o for o in chips if o.start == a), False, [], False)]
+            elif cue.cue is _CHIP_USE:
+                found = _chip_users(next(o for o in chips if o.start == a), sctx)
+            else:
+                found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
                 continue
             clause_cues = [c for c in abs_cues if clause[0] <= c[0] < clause[1]]
@@ -1409,6 +1509,9 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     m_status = "completed"
                 is_example = cue.cue.option == "build" and actor is not None and sctx.examples_at is not None and actor.start >= sctx.examples_at
                 bg = background or is_example
+                own_chip = cue.cue is _OWN_CHIP
+                if own_chip and (salient is None or actor is None or actor.canonical != salient.canonical):
+                    bg = True  # another company's chip, named beside the article's subject
                 if bg and year is not None and pub_year is not None and int(year) < pub_year and m_status in (
                         "considered", "planned", "announced"):
                     m_status = "completed"  # a precedent dated in a past year is done
@@ -1417,6 +1520,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     counterparties=cps, unnamed_target=unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
                     status=m_status, status_cues=status_cues, stated=stated, attribution=attribution,
                     year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
+                    # A chip's name says the chip exists; only a status word makes it more.
+                    corroborating=own_chip and not stated, named_chip=own_chip,
                 ))
             pending.append((ci, cue, found_mentions))
     wanted = sorted({ci for ci, _, _ in pending})
@@ -1441,11 +1546,22 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
+    records = [r for r in records if not _supplied_chip(r, records)]
     _attach_orphans(records, orphans)
     _attach_deal_sentences(records, text, bounds, orgs, data)
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
     return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+def _supplied_chip(rec: _Record, records: Sequence[_Record]) -> bool:
+    """True for a build found only from chip names whose maker supplies another record's actor.
+
+    A chip bought or rented from its maker is that deal's object ("Anthropic will use up to a
+    million of Google's TPUs"), not a move of the maker's own.
+    """
+    return all(m.named_chip for m in rec.mentions) and any(
+        rec.actor.canonical in r.cp_key for r in records if r is not rec)
 
 
 def _mark_precedents(records: Sequence[_Record], subject: Org | None) -> None:

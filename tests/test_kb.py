@@ -188,6 +188,16 @@ def test_product_makers(kb: KnowledgeBase, product: str, maker: str) -> None:
     assert kb.get(entry.maker).canonical == maker  # type: ignore[arg-type,union-attr]
 
 
+@pytest.mark.parametrize(
+    ("product", "chip"),
+    [("TPU", "in_house"), ("Trainium", "in_house"), ("Apple M-series", "in_house"), ("Exynos", "in_house"),
+     ("H100", "merchant"), ("Snapdragon", "merchant"), ("Motorola 68020", "merchant"), ("iPhone", None)],
+)
+def test_chip_kinds(kb: KnowledgeBase, product: str, chip: str | None) -> None:
+    entry = kb.lookup(product)
+    assert entry is not None and entry.chip == chip, product
+
+
 def test_roles_of_well_known_orgs(kb: KnowledgeBase) -> None:
     def roles(alias: str) -> tuple[str, ...]:
         entry = kb.lookup(alias)
@@ -313,6 +323,8 @@ def test_valid_minimal_entry() -> None:
         (_entry(kind="product", roles=[]), "needs a maker"),
         (_entry(kind="product", roles=[], maker="ghost"), "maker 'ghost'"),
         (_entry(kind="gadget"), "kind must be"),
+        (_entry(chip="in_house"), "only products can be chips"),
+        (_entry(kind="product", roles=[], maker="acme", chip=True), "chip must be one of"),
         (_entry(key="Acme Corp"), "snake_case"),
         (_entry(aliases=[], case_sensitive_aliases=[]), "at least one alias"),
         (_entry(sources=["wikipedia"]), "unknown source"),

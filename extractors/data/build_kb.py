@@ -186,6 +186,8 @@ _HEADER = """\
 #   tickers      stock tickers (not matched unless also listed as aliases)
 #   parent       key of the parent organisation
 #   maker        (products) key of the organisation that makes it
+#   chip         (products) in_house: a chip its maker designs for its own products or cloud
+#                (Google's TPU); merchant: a chip sold to others (NVIDIA's H100)
 #   aliases      surface forms matched case- and accent-insensitively after normalisation
 #                (casefold, accents, punctuation, leading "the", legal suffixes Inc/Corp/Ltd/...)
 #   case_sensitive_aliases
@@ -215,6 +217,7 @@ class Draft:
     tickers: list[str] = field(default_factory=list)
     parent: str | None = None
     maker: str | None = None
+    chip: str | None = None
     aliases: list[str] = field(default_factory=list)
     cs_aliases: list[str] = field(default_factory=list)
     drop: set[str] = field(default_factory=set)
@@ -389,6 +392,7 @@ class Builder:
             tickers=list(raw.get("tickers") or []),
             parent=raw.get("parent"),
             maker=raw.get("maker"),
+            chip=raw.get("chip"),
             # A former name is matched like any alias ("Matsushita Electric" in a 1987 article).
             aliases=[str(a) for a in [*(raw.get("aliases") or []), *(f["name"] for f in raw.get("former_names") or [])]],
             cs_aliases=[str(a) for a in raw.get("case_sensitive_aliases") or []],
@@ -491,6 +495,8 @@ class Builder:
                 entry["parent"] = d.parent
             if d.maker:
                 entry["maker"] = d.maker
+            if d.chip:
+                entry["chip"] = d.chip
             entry["aliases"] = aliases
             if cs_aliases:
                 entry["case_sensitive_aliases"] = cs_aliases
