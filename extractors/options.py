@@ -1201,30 +1201,41 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
         return []
     buyers = [o for o in ctx.orgs if not o.chipmaker]
     before = [o for o in buyers if o.end <= a]
-    actor = before[-1] if before else None
+    # "Alibaba, Tencent and Baidu have begun testing alternatives": each company of the list.
+    actors = _list_ending(before, ctx.text, ctx.data)
     via = False
-    if actor is None:
-        actor = _coref(ctx, allow_chipmaker=False)
-        via = actor is not None
-    if actor is None and buyers:
-        actor = buyers[0]
-    if actor is None:
+    if not actors:
+        coref = _coref(ctx, allow_chipmaker=False)
+        actors, via = ([coref] if coref is not None else buyers[:1]), coref is not None
+    if not actors:
         return []
+    names = {o.canonical for o in actors}
     dominant = _dominant(ctx)
     # "Réduire la dépendance à Intel et AMD": every supplier listed with the dominant one is old.
     incumbents = {o.canonical for o in _listed([o for o in ctx.orgs if dominant is not None
                                                 and o.start >= dominant.start], ctx.text, ctx.data)}
-    makers = [o for o in ctx.orgs if o.roles & CHIP_ROLES and o.canonical != actor.canonical
+    makers = [o for o in ctx.orgs if o.roles & CHIP_ROLES and o.canonical not in names
               and o.canonical not in incumbents]
     if cue.cue.form == "verb":
-        # "turns to Samsung": the object is the new supplier, a chipmaker before it the incumbent.
+        # "turns to Samsung": the object is the new supplier, a chipmaker before it the incumbent;
+        # without a named one, "shifted to 3 nm" is no change of supplier.
         makers = [o for o in makers if o.start >= b]
+        if not makers:
+            return []
     cps = [(o, "new_supplier") for o in makers]
     # With no chipmaker and no chip word ("Arduino réaffirme qu'il restera multi-vendeurs") the
     # move may be about anything: it counts only where the article ties the same actor's
     # diversification to chips (:func:`_corroborated`).
     scoped = bool(cps) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
-    return [_Found(actor, via, cps, False, scoped)]
+    return [_Found(o, via, cps, False, scoped) for o in actors]
+
+
+def _list_ending(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
+    """The last organisation of ``orgs`` with those listed right before it ("Alibaba, Tencent and Baidu")."""
+    start = len(orgs) - 1
+    while start > 0 and len(_listed(orgs[start - 1:], text, data)) == len({o.canonical for o in orgs[start - 1:]}):
+        start -= 1
+    return _listed(orgs[start:], text, data) if orgs else []
 
 
 def _chip_users(maker: Org, ctx: _SentenceCtx) -> list[_Found]:
