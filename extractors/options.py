@@ -579,13 +579,14 @@ def _ends_with(pat: re.Pattern[str] | None, text: str, a: int, b: int) -> bool:
 
 
 def _control_stake(a: int, b: int, ctx: _SentenceCtx) -> bool:
-    """True when a stake cue names more than half of the capital: that is control, an acquisition.
+    """True when a stake cue names more than half of the capital, or control: that is an acquisition.
 
     The percentages are the quantities extractor's (its language data knows "pct", "Prozent"...);
     the share may stand inside the cue or right before it ("a 51 per cent stake in its programmable
-    chip business").
+    chip business", "a majority stake in Altera").
     """
-    return any(a - _SHARE_REACH <= q.start and q.end <= b and q.value > 50 for q in ctx.percentages)
+    return any(a - _SHARE_REACH <= q.start and q.end <= b and q.value > 50 for q in ctx.percentages) \
+        or _between(ctx.data.pattern("control_terms"), ctx.text, max(ctx.clause[0], a - _SHARE_REACH), b)
 
 
 def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
@@ -633,6 +634,15 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             actor = before[-1]
     else:
         actor = before[-1] if before else None
+        relative = _relative_object(before, a, b, ctx) if before and \
+            _object(ctx.sent_orgs, text, b, window_end, 6, None) is None else None
+        if relative is not None:
+            # "Annapurna Labs, which Amazon acquired in 2015": bought in a relative clause.
+            target_before, subject = relative
+            subject = subject or ctx.salient
+            return [_Found(subject, relative[1] is None, [(target_before, "target")], False,
+                           _is_chip_target(target_before, ctx))] \
+                if subject is not None and subject.canonical != target_before.canonical else []
         if data.verb_final and len(before) >= 2 and _clause_ends(text, b, ctx.clause[1]) \
                 and _object(ctx.sent_orgs, text, b, window_end, 6, None) is None:
             # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
@@ -656,8 +666,11 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             return []
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
-    # Buying shares or stock is a trade or a stake, not a takeover.
-    if shares is not None and shares.search(text, b, min(obj_end, b + 40)):
+    # Buying shares or stock is a trade or a stake, not a takeover, unless the stake is control
+    # ("to acquire a majority stake in Altera").
+    share = shares.search(text, b, min(obj_end, b + 40)) if shares is not None else None
+    if share is not None and not _between(data.pattern("control_terms"), text, b,
+                                          min(obj_end, share.end() + _CONTROL_AFTER)):
         return []
     if shares is not None and target is not None:
         # The company names the shares bought ("Kauf von 18,7 Millionen Nvidia-Aktien", "bought
@@ -720,6 +733,36 @@ def _skip_space(text: str, pos: int) -> int:
     """The offset of the first non-space character at or after ``pos``."""
     m = _SPACE.match(text, pos)
     return m.end() if m else pos
+
+
+def _relative_object(before: Sequence[Org], a: int, b: int, ctx: _SentenceCtx) -> tuple[Org, Org | None] | None:
+    """The company bought in a relative clause ending at the buying verb ``[a:b]``, and its buyer.
+
+    "Annapurna Labs, which Amazon acquired": the company before the relative pronoun is bought by
+    the one after it. "Annapurna Labs, which it acquired" and "an Israeli chip startup the company
+    acquired": a pronoun or anaphor is the subject, the company named before it is bought, and the
+    buyer (None) is the article's company. None when the verb is not in such a clause, or when
+    an object pronoun after the verb makes the relative pronoun its subject.
+    """
+    text, data = ctx.text, ctx.data
+    last = before[-1]
+    relative = data.pattern("relative_pronouns")
+    anaphora = data.pattern("anaphora")
+    subject = None
+    for m in anaphora.finditer(text, last.end, a) if anaphora is not None else ():
+        subject = m
+    if subject is not None and _gap_words(text, subject.end(), a) <= 2:
+        return last, None
+    objects = data.pattern("object_pronouns")
+    if relative is None or _gap_words(text, last.end, a) > 3 \
+            or (objects is not None and objects.match(text, _skip_space(text, b))):
+        return None  # "Western Digital (which had bought it)": the pronoun is the subject
+    if _between(relative, text, last.end, a):
+        return last, None
+    if len(before) >= 2 and _between(relative, text, before[-2].end, last.start) \
+            and _gap_words(text, before[-2].end, last.start) <= 2:
+        return before[-2], last
+    return None
 
 
 def _acquire_found(actor: Org, target: Org, ctx: _SentenceCtx) -> list[_Found]:
@@ -962,6 +1005,9 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, False)]
 
 
+#: Characters after a share word within which a control word may follow it ("participación
+#: mayoritaria", "participation majoritaire").
+_CONTROL_AFTER = 15
 #: Characters before a stake cue within which its share may stand ("a 51 per cent stake in").
 _SHARE_REACH = 20
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
