@@ -42,7 +42,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
-    "control_terms", "relative_pronouns",
+    "control_terms", "relative_pronouns", "subject_pronouns",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})

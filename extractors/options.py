@@ -643,12 +643,19 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             return [_Found(subject, relative[1] is None, [(target_before, "target")], False,
                            _is_chip_target(target_before, ctx))] \
                 if subject is not None and subject.canonical != target_before.canonical else []
-        if data.verb_final and len(before) >= 2 and _clause_ends(text, b, ctx.clause[1]) \
+        if data.verb_final and _clause_ends(text, b, ctx.clause[1]) \
                 and _object(ctx.sent_orgs, text, b, window_end, 6, None) is None:
             # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
             # between the subject and the verb that closes the clause.
-            target_before, actor = before[-1], before[-2]
-            return _acquire_found(actor, target_before, ctx)
+            if len(before) >= 2:
+                return _acquire_found(before[-2], before[-1], ctx)
+            pronouns = data.pattern("subject_pronouns")
+            if len(before) == 1 and ctx.salient is not None and pronouns is not None \
+                    and pronouns.search(text, ctx.clause[0], before[0].start):
+                # "..., dass sie den Chiphersteller TSI übernommen hat": the pronoun subject
+                # stands for the article's company.
+                found = _acquire_found(ctx.salient, before[0], ctx)
+                return [f._replace(via=True) for f in found]
         groups = data.pattern("group_subjects")
         if actor is not None and groups is not None and groups.search(text, actor.end, a):
             # "… will make Japanese companies more cautious in their efforts to acquire U.S. firms":
@@ -722,8 +729,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
 
 
 def _clause_ends(text: str, b: int, end: int) -> bool:
-    """True when at most an auxiliary follows the cue in its clause ("kaufen.", "übernommen hat")."""
-    return len(_WORD.findall(text, b, end)) <= 1
+    """True when at most an auxiliary follows the cue before its clause or a comma ends it
+    ("kaufen.", "übernommen hat, um ..."): a comma closes a verb-final clause."""
+    comma = text.find(",", b, end)
+    return len(_WORD.findall(text, b, comma if comma >= 0 else end)) <= 1
 
 
 _SPACE = re.compile(r"\s*")
