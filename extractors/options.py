@@ -648,7 +648,11 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
             # between the subject and the verb that closes the clause.
             if len(before) >= 2:
-                return _acquire_found(before[-2], before[-1], ctx)
+                subject, obj = before[-2], before[-1]
+                if _between(data.pattern("passive_auxiliaries"), text, subject.end, obj.start) \
+                        and _ends_with(agent_pat, text, subject.end, len(text[:obj.start].rstrip())):
+                    subject, obj = obj, subject  # "Mobileye wurde 2017 ... von Intel übernommen"
+                return _acquire_found(subject, obj, ctx)
             pronouns = data.pattern("subject_pronouns")
             if len(before) == 1 and ctx.salient is not None and pronouns is not None \
                     and pronouns.search(text, ctx.clause[0], before[0].start):
@@ -887,7 +891,9 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # "OpenAI partnered with Broadcom to build its first in-house AI processors": the
         # chipmaker after "with" designs it with the subject, whose chip it is.
         design_partner, before = before[-1], before[:-1]
-    actor = before[-1] if before else None
+    inside = [o for o in parties if a <= o.start < b and not o.chipmaker]
+    # "AWS-designed Trainium2 silicon": the company glued to the cue designs the chip.
+    actor = inside[0] if inside else before[-1] if before else None
     if actor is None:
         after = _listed([o for o in parties if b <= o.start < b + _OBJECT_WINDOW], ctx.text, ctx.data)
         if len(after) > 1 and not any(o.chipmaker for o in after):
