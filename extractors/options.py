@@ -283,6 +283,26 @@ def _kb_scan(text: str, taken: list[tuple[int, int]], kb: KnowledgeBase) -> list
 _HYPHEN_HEAD = re.compile(r"\b([A-Z]\w{1,30})-(\w+)")
 
 
+def _own_chip(entry: KBEntry) -> bool:
+    """True for an in-house chip of a company that is not only a chipmaker.
+
+    A chipmaker's chip is its product even when its parent uses it (HiSilicon's Kirin).
+    """
+    maker = load_kb().get(entry.maker) if entry.chip == "in_house" and entry.maker else None
+    return maker is not None and not set(maker.roles) <= CHIP_ROLES
+
+
+@cache
+def _own_chip_gate() -> re.Pattern[str]:
+    """Every alias of an in-house chip, case-insensitively: a text it does not match names none.
+
+    Every article passes through :func:`own_chips`, and almost none names such a chip; one search
+    spares them the word-by-word lookups.
+    """
+    names = sorted({alias for alias, entry in load_kb().aliases() if _own_chip(entry)}, key=len, reverse=True)
+    return re.compile(r"\b(?:" + "|".join(re.escape(n) for n in names) + r")", re.IGNORECASE)
+
+
 def own_chips(text: str, data: OptionLangData) -> list[Org]:
     """Chips that companies other than chipmakers design for themselves, named in ``text``.
 
@@ -290,19 +310,15 @@ def own_chips(text: str, data: OptionLangData) -> list[Org]:
     knowledge base's in-house chips (Google's TPU, Apple's M-series, Samsung's Exynos for its
     phones), not merchant chips (NVIDIA's H100, Motorola's 68020).
     """
+    if _own_chip_gate().search(text) is None:
+        return []
     kb = load_kb()
-
-    def own(entry: KBEntry) -> bool:
-        maker = kb.get(entry.maker) if entry.chip == "in_house" and entry.maker else None
-        # A chipmaker's chip is its product even when its parent uses it (HiSilicon's Kirin).
-        return maker is not None and not set(maker.roles) <= CHIP_ROLES
-
     found = [_org_from_entry(text[s:e], entry, s, e, kb)
-             for s, e, entry in _kb_names(text, kb, own, lambda s, e: True)]
+             for s, e, entry in _kb_names(text, kb, _own_chip, lambda s, e: True)]
     # A name glued to a chip word is that chip ("die Trainium-Chips", "TPU-based"): its head is the name.
     for m in _HYPHEN_HEAD.finditer(text):
         entry = kb.lookup(m.group(1))
-        if entry is not None and own(entry) and has_chip_term(m.group(2), data):
+        if entry is not None and _own_chip(entry) and has_chip_term(m.group(2), data):
             found.append(_org_from_entry(m.group(1), entry, m.start(1), m.end(1), kb))
     return sorted(found, key=lambda o: o.start)
 
@@ -638,11 +654,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             _object(ctx.sent_orgs, text, b, window_end, 6, None) is None else None
         if relative is not None:
             # "Annapurna Labs, which Amazon acquired in 2015": bought in a relative clause.
-            target_before, subject = relative
-            subject = subject or ctx.salient
-            return [_Found(subject, relative[1] is None, [(target_before, "target")], False,
-                           _is_chip_target(target_before, ctx))] \
-                if subject is not None and subject.canonical != target_before.canonical else []
+            bought, buyer = relative
+            subject = buyer or ctx.salient
+            found = _acquire_found(subject, bought, ctx) if subject is not None else []
+            return [f._replace(via=buyer is None) for f in found]
         if data.verb_final and _clause_ends(text, b, ctx.clause[1]) \
                 and _object(ctx.sent_orgs, text, b, window_end, 6, None) is None:
             # "Der Chipkonzern AMD will seinen Konkurrenten Xilinx ... kaufen": the object stands
@@ -1508,6 +1523,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     # Most articles hold no option cue at all: one scan of the whole text spares them the
     # organisation scan and the per-sentence scans below.
     chips = own_chips(text, data)
+    chip_at = {o.start: o for o in chips}
     if not chips and data.any_cue is not None and data.any_cue.search(text) is None:
         return ()
     orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
@@ -1559,9 +1575,9 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 article_orgs=orgs, body_start=ctx.body_start,
             )
             if cue.cue is _OWN_CHIP:
-                found = [_Found(next(o for o in chips if o.start == a), False, [], False)]
+                found = [_Found(chip_at[a], False, [], False)]
             elif cue.cue is _CHIP_USE:
-                found = _chip_users(next(o for o in chips if o.start == a), sctx)
+                found = _chip_users(chip_at[a], sctx)
             else:
                 found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
             if not found:
