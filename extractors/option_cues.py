@@ -35,7 +35,8 @@ SUBTYPES: dict[str, frozenset[str]] = {
     "acquire": frozenset({"acquisition"}),
 }
 # How arguments sit around a cue (documented in base.yaml).
-FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "invest", "bare"})
+FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "invest", "talks",
+                                   "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
@@ -43,12 +44,12 @@ _LIST_KEYS: tuple[str, ...] = (
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
     "control_terms", "relative_pronouns", "subject_pronouns",
-    "passive_auxiliaries",
+    "passive_auxiliaries", "codesign_cues",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")
-_CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip"})
+_CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip", "own_words"})
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,8 @@ class OptionCue:
         status: Default status when the clause has no status cue.
         chip: True when the cue itself names chips.
         regex: The compiled pattern.
+        own_words: False when status words inside the cue say nothing of the move's stage ("is
+            testing a rival accelerator" weighs a supplier: ``considered``, not ``in_progress``).
     """
 
     option: str
@@ -70,6 +73,7 @@ class OptionCue:
     status: str
     chip: bool
     regex: re.Pattern[str]
+    own_words: bool = True
 
 
 @dataclass(frozen=True)
@@ -146,7 +150,10 @@ def _parse_cue(option: str, raw: Any, where: str) -> OptionCue:
     chip = raw.get("chip", False)
     if not isinstance(chip, bool):
         raise LangDataError(f"{where}: chip must be true or false")
-    return OptionCue(option, subtype, form, status, chip, _compile(raw.get("pattern"), where))
+    own_words = raw.get("own_words", True)
+    if not isinstance(own_words, bool):
+        raise LangDataError(f"{where}: own_words must be true or false")
+    return OptionCue(option, subtype, form, status, chip, _compile(raw.get("pattern"), where), own_words)
 
 
 @cache

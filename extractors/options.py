@@ -17,7 +17,7 @@ import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cache
 from itertools import pairwise
 from typing import Any, NamedTuple
@@ -153,6 +153,9 @@ class Mention:
     stated: bool = False
     #: Found from a chip's name (:func:`own_chips`), not from a cue phrase.
     named_chip: bool = False
+    #: Found from talks with a company: it yields to another option of the same actor in its
+    #: sentence, which the talks are about.
+    talks: bool = False
 
     @property
     def cp_key(self) -> frozenset[str]:
@@ -456,7 +459,7 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
     mine: list[tuple[str, tuple[int, int, str]]] = []
     for name, pat in data.status:
         for s, e, t in _search(pat, text[clause[0]:clause[1]], clause[0]):
-            if s < cue_abs[1] and e > cue_abs[0] and name not in _OWN_STAGES:
+            if s < cue_abs[1] and e > cue_abs[0] and (name not in _OWN_STAGES or not cue.cue.own_words):
                 continue  # the option cue's own words ("will supply") are no status
             if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > (_DENIAL_REACH if name == "denied" else _STATUS_REACH):
                 continue  # far along a long clause, a status word is about something else
@@ -992,7 +995,7 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # The first company named leads a pair taken from the previous sentence (its subject).
     actor = (buyers[0] if via else _nearest(buyers, a)) if buyers else None
     directed = None if via else (_between_pair(b, ctx) or _with_subject(a, b, parties, ctx)
-                                 or (_verb_object(a, b, parties) if cue.cue.form == "verb" else None))
+                                 or (_verb_object(a, b, parties) if cue.cue.form in _VERB_FORMS else None))
     if directed is not None:
         # The cue names its two sides: the counterparty is the other side, not every party around.
         actor, via, other = directed
@@ -1035,6 +1038,12 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     return [_Found(actor, via, cps, False)]
 
 
+#: Roles of companies that make chips in their own plants: co-developing one is their trade.
+_MAKER_ROLES = frozenset({"idm", "foundry", "memory"})
+#: Roles of a chipmaker that can design a customer's chip with it (a foundry only makes it).
+_DESIGN_ROLES = frozenset({"chip_designer", "idm"})
+#: Cue forms whose arguments sit as around a verb (subject before, object after).
+_VERB_FORMS = frozenset({"verb", "talks"})
 #: Characters after a share word within which a control word may follow it ("participación
 #: mayoritaria", "participation majoritaire").
 _CONTROL_AFTER = 15
@@ -1271,9 +1280,11 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
                ) -> list[_Found]:
     subject = [o for o in ctx.orgs if o.end <= a]
     gap = ctx.text[subject[-1].end:a] if subject else ""
-    if subject and subject[-1].chipmaker and len(gap.split()) <= 1 and "," not in gap:
+    if subject and subject[-1].chipmaker and len(gap.split()) <= 1 and "," not in gap \
+            and not has_chip_term(gap, ctx.data):
         # "a pressing need for Qualcomm to diversify": a chipmaker spreads its customers, not
-        # its chip suppliers (OPTIONS.md: the actor is a chip buyer).
+        # its chip suppliers (OPTIONS.md: the actor is a chip buyer). "AMD accelerators alongside
+        # its Nvidia fleet" names the chipmaker's product, not a subject.
         return []
     buyers = [o for o in ctx.orgs if not o.chipmaker]
     before = [o for o in buyers if o.end <= a]
@@ -1609,8 +1620,10 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     status=m_status, status_cues=status_cues, stated=stated, attribution=attribution,
                     year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
                     # A chip's name says the chip exists; only a status word makes it more.
-                    corroborating=own_chip and not stated, named_chip=own_chip,
+                    corroborating=own_chip and not stated, named_chip=own_chip, talks=cue.cue.form == "talks",
                 ))
+            found_mentions = [_talks_to_use(m, b, sctx) for m in found_mentions]
+            found_mentions += [p for m in found_mentions for p in _paired(m, a, b, sctx)]
             pending.append((ci, cue, found_mentions))
     wanted = sorted({ci for ci, _, _ in pending})
     probs = dict(zip(wanted, model.classifier.predict_proba(
@@ -1618,8 +1631,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     kept: list[Mention] = []
     weak: list[Mention] = []
     for ci, cue, found_mentions in pending:
-        p = probs[ci].get(cue.cue.option, 0.0)
         for mention in found_mentions:
+            p = probs[ci].get(mention.option, 0.0)
             mention.prob = p
             # A cue that names no chip and no chip company needs the classifier's support, and a
             # move the sentence does not tie to chips needs the article to tie it elsewhere.
@@ -1630,7 +1643,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         if _corroborated(mention, strong):
             mention.corroborating = True
             kept.append(mention)
-    kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)]
+    kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)
+            and not _talks_about(m, kept)]
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
@@ -1640,6 +1654,50 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
     return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+def _talks_to_use(mention: Mention, b: int, ctx: _SentenceCtx) -> Mention:
+    """Talks with a company about using its chips are a diversification being weighed.
+
+    OPTIONS.md: buying from a new vendor is ``diversify`` only ("Meta is in discussions with
+    Google to spend billions on using Google's AI chips").
+    """
+    verbs = ctx.data.pattern("use_verbs")
+    if not mention.talks or verbs is None:
+        return mention
+    use = verbs.search(ctx.text, b, ctx.clause[1])
+    if use is None or not has_chip_term(ctx.text[use.end():ctx.clause[1]], ctx.data):
+        return mention
+    return replace(mention, option="diversify", subtype="add_supplier", talks=False,
+                   counterparties=[(org, "new_supplier") for org, _ in mention.counterparties])
+
+
+def _paired(mention: Mention, a: int, b: int, ctx: _SentenceCtx) -> list[Mention]:
+    """The second record of a custom chip made with a vendor (OPTIONS.md: ``build`` + ``partner``).
+
+    A build whose chip a chipmaker designs with the actor ("is working with Broadcom on a custom
+    AI chip") is also a partnership with that design partner; a co-development of a chip between a
+    chip buyer and a chipmaker ("Volkswagen and STMicroelectronics will co-develop a new
+    semiconductor") is also the buyer's build. Two chipmakers developing together stay partners,
+    and so does a company that makes chips itself (Samsung) or develops with a foundry only
+    (process technology, "IBM ... to co-develop semiconductor technologies with Rapidus").
+    """
+    actor = mention.actor
+    if actor is None or actor.chipmaker:
+        return []
+    if mention.option == "build":
+        designers = [(org, role) for org, role in mention.counterparties if role == "design_partner"]
+        return [replace(mention, option="partner", subtype="co_development", counterparties=designers,
+                        named_chip=False)] if designers else []
+    codesign = ctx.data.pattern("codesign_cues")
+    if mention.option != "partner" or mention.subtype != "co_development" or codesign is None \
+            or actor.roles & _MAKER_ROLES \
+            or codesign.search(ctx.text[a:b]) is None \
+            or not has_chip_term(ctx.text[ctx.clause[0]:ctx.clause[1]], ctx.data):
+        return []
+    vendors = [(org, "design_partner") for org, _ in mention.counterparties if org.chipmaker and org.roles & _DESIGN_ROLES]
+    return [replace(mention, option="build", subtype="custom_asic_with_partner", counterparties=vendors[:1],
+                    named_chip=False)] if vendors else []
 
 
 def _supplied_chip(rec: _Record, records: Sequence[_Record]) -> bool:
@@ -1701,6 +1759,14 @@ def _diversify_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
             if mention.cp_key & d.cp_key and mention.cp_key <= suppliers:
                 return True
     return False
+
+
+def _talks_about(mention: Mention, kept: Sequence[Mention]) -> bool:
+    """True for talks whose sentence states what they are about: another option of the same actor
+    ("Meta is in talks with Google to rent its TPUs" is a diversification under consideration)."""
+    return mention.talks and mention.actor is not None and any(
+        k.option != mention.option and k.sentence == mention.sentence and k.actor is not None
+        and k.actor.canonical == mention.actor.canonical for k in kept)
 
 
 def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
