@@ -383,6 +383,18 @@ def _product_modifier(org: Org, text: str, data: OptionLangData) -> bool:
     return bool(m and has_chip_term(m.group(1), data))
 
 
+#: An exchange with its ticker, as press releases list a company's listings ("NYSE: TSM").
+_LISTING = re.compile(r"\s*:\s*[A-Z0-9][A-Z0-9.]{0,9}\b")
+
+
+def _listing_exchange(org: Org, text: str) -> bool:
+    """True for a stock exchange named in a listing bracket ("TSMC (TWSE: 2330, NYSE: TSM)").
+
+    The exchange only says where the company's shares trade; it is no party of the news.
+    """
+    return bool(_LISTING.match(text, org.end)) and text.rfind("(", 0, org.start) > text.rfind(")", 0, org.start)
+
+
 def salient_org(orgs: Sequence[Org], body_start: int) -> Org | None:
     """The company the article is about: the most-mentioned party that is not a chipmaker.
 
@@ -689,9 +701,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         target = (_object(ctx.sent_orgs, text, b, window_end, 6, None, data.pattern("company_terms"))
                   or _pronoun_target(a, b, ctx, actor))
         if target is not None and (_between(data.pattern("source_markers"), text, b, target.start)
-                                   or _possessed_thing(target, ctx)):
-            # "buying DRAM supplies from Samsung", "buy out as much of TSMC's processor capacity":
-            # the company sells or owns what is bought; a purchase, not a takeover.
+                                   or _possessed_thing(target, ctx) or _product_object(b, target, ctx)):
+            # "buying DRAM supplies from Samsung", "buy out as much of TSMC's processor capacity",
+            # "buy chips made by TSMC": the company sells, owns or makes what is bought; a
+            # purchase, not a takeover.
             return []
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
@@ -852,6 +865,17 @@ def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
 
 
 _NEXT_WORDS = re.compile(r"(?:\W+\w+){1,3}")
+
+
+def _product_object(b: int, target: Org, ctx: _SentenceCtx) -> bool:
+    """True when a buying verb's object is chips that the company after an agent marker makes
+    ("buy chips made by TSMC", "Chips von TSMC kaufen"): a purchase of its products. A chip
+    word that describes the company ("buy chip designer Arm") has no agent marker after it."""
+    gap = ctx.text[b:target.start]
+    chip = ctx.data.pattern("chip_terms")
+    agent = ctx.data.pattern("agent_markers")
+    m = chip.search(gap) if chip is not None else None
+    return m is not None and agent is not None and agent.search(gap, m.end()) is not None
 
 
 def _names_product(text: str, b: int, limit: int, data: OptionLangData) -> bool:
@@ -1035,6 +1059,10 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return []
     if not _chip_scoped(actor, cps, ctx):
         return []
+    foundry_deal = None if via or cue.cue.subtype == "investment" else _foundry_customers([actor, *(o for o, _ in cps)])
+    if foundry_deal is not None and (len(foundry_deal[1]) > 1 or foundry_deal[0].canonical == actor.canonical):
+        foundry, customers = foundry_deal
+        return [_Found(o, False, [(foundry, "partner")], False) for o in customers]
     return [_Found(actor, via, cps, False)]
 
 
@@ -1042,6 +1070,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
 _MAKER_ROLES = frozenset({"idm", "foundry", "memory"})
 #: Roles of a chipmaker that can design a customer's chip with it (a foundry only makes it).
 _DESIGN_ROLES = frozenset({"chip_designer", "idm"})
+#: Roles of a company that only makes chips for others.
+_FOUNDRY_ROLES = frozenset({"foundry"})
 #: Cue forms whose arguments sit as around a verb (subject before, object after).
 _VERB_FORMS = frozenset({"verb", "talks"})
 #: Characters after a share word within which a control word may follow it ("participación
@@ -1134,6 +1164,25 @@ def _partner_parties(ctx: _SentenceCtx) -> list[Org]:
     if len({o.canonical for o in ctx.orgs}) == 1 and len({o.canonical for o in ctx.sent_orgs}) > 1:
         return list(ctx.sent_orgs)
     return list(ctx.orgs) or list(ctx.sent_orgs) or list(ctx.prev_orgs)
+
+
+def _foundry_customers(parties: Sequence[Org]) -> tuple[Org, list[Org]] | None:
+    """A deal between one foundry and other companies: the others are its customers, each the
+    actor of a partnership with the foundry ("TSMC, Bosch, Infineon und NXP ... Joint Venture":
+    three records with TSMC). A foundry only makes chips for others, so whoever deals with it
+    is the chip buyer of the deal, chipmakers with their own fabs too. None otherwise."""
+    kb = load_kb()
+    named = {o.canonical for o in parties}
+    # A unit of another party stands on its parent's side (ESMC, TSMC's venture, beside TSMC).
+    parties = [o for o in parties if not (o.parent and (kb.get(o.parent) or o).canonical in named - {o.canonical})]
+    foundries = {o.canonical: o for o in parties if o.roles and o.roles <= _FOUNDRY_ROLES}
+    if len(foundries) != 1:
+        return None
+    (foundry,) = foundries.values()
+    # Another company with fabs of its own is the foundry's rival, not its customer (Samsung).
+    customers = list({o.canonical: o for o in parties if o.canonical != foundry.canonical and o.roles
+                      and not o.roles & _FOUNDRY_ROLES}.values())
+    return (foundry, customers) if customers else None
 
 
 def _implicit_subject(ctx: _SentenceCtx) -> Org | None:
@@ -1543,7 +1592,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         return ()
     salient = salient_org(orgs, ctx.body_start)
     parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)
-               and not _product_modifier(o, text, data)]
+               and not _product_modifier(o, text, data) and not _listing_exchange(o, text)]
     pub_year = _published_year(ctx.published)
     bounds = sentences(doc, text=text)
     chip_consortia = _chip_consortia(orgs, bounds, text, data)
