@@ -963,7 +963,8 @@ def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Spa
         take(k, end)
     for token in doc:
         i = token.i
-        if i in taken or token.text not in data.company_words:
+        # Without a dictionary every capitalised word would look unknown: the run needs one.
+        if i in taken or token.text not in data.company_words or not data.word_list:
             continue
         # Before a legal form every capitalised word belongs to the name, common words too ("Casinos
         # Austria AG", "Leipnik-Lundenburger Invest Beteiligungs AG"); before a company word the name
@@ -1057,7 +1058,8 @@ def _capitalised_names(doc: Doc, data: NerData, known: list[Span], terms: frozen
         if prefix is None:
             start = _organisation_complement(doc, start, end, data)
         span = Span(doc, start, end)
-        is_org = prefix is not None or any(t.lower_ in data.org_words for t in span)
+        is_org = prefix is not None or any(t.lower_ in data.org_words for t in span) \
+            or span[-1].text in data.company_words
         if is_org:
             end = _org_list_end(doc, end, data, taken, lower_words)
         if span[0].lower_ in data.government_words and len(span) > 1 and span[1].lower_ in data.name_particles:

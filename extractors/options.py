@@ -1692,6 +1692,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         if _corroborated(mention, strong):
             mention.corroborating = True
             kept.append(mention)
+        elif _target_described(mention, text, bounds, parties, data):
+            kept.append(mention)
     kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)
             and not _talks_about(m, kept)]
     for mention in sorted(kept, key=lambda m: m.start):
@@ -1831,6 +1833,25 @@ def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
         return False
     return any(k.option == "build" and k.actor is not None and k.actor.canonical == mention.actor.canonical
                for k in kept)
+
+
+def _target_described(mention: Mention, text: str, bounds: Sequence[tuple[int, int]], parties: Sequence[Org],
+                      data: OptionLangData) -> bool:
+    """True for a takeover whose target another sentence of the article describes with chip words.
+
+    A target the knowledge base does not know ties the deal to chips where the article says what
+    it makes ("Qualcomm ha anunciado la adquisición de Ventana Micro Systems ... Ventana Micro
+    Systems es una empresa ... conocida por sus procesadores").
+    """
+    targets = {org.canonical for org, role in mention.counterparties if role == "target"}
+    if mention.option != "acquire" or not targets:
+        return False
+    for org in parties:
+        if org.canonical in targets:
+            sent = next(((s, e) for s, e in bounds if s <= org.start < e), None)
+            if sent is not None and sent != mention.sentence and has_chip_term(text[sent[0]:sent[1]], data):
+                return True
+    return False
 
 
 def _corroborated(mention: Mention, kept: Sequence[Mention]) -> bool:
