@@ -901,15 +901,10 @@ def _glued_word(doc: Doc, i: int) -> str:
     return doc[j:i + 1].text.casefold()
 
 
-def _unknown_name_word(token: Any, data: NerData, lang: str, *, terms_ok: bool = False) -> bool:
-    """A capitalised word that is no word of the language's dictionary, no place and no title.
-
-    ``terms_ok`` lets a technical term count ("GaN" in "GaN Systems"): before a company word it is
-    the firm's name, not the material or the chip type.
-    """
+def _unknown_name_word(token: Any, data: NerData, lang: str) -> bool:
+    """A capitalised word that is no word of the language's dictionary, no place and no title."""
     text = token.text
-    return bool(text[:1].isupper() and token.is_alpha and not token.is_stop
-                and (terms_ok or text.casefold() not in data.not_names)
+    return bool(text[:1].isupper() and token.is_alpha and not token.is_stop and text.casefold() not in data.not_names
                 and text.casefold() not in data.places and text.casefold() not in data.person_titles
                 and (text.isupper() or not (data.word_list and known_word(text, lang))))
 
@@ -980,7 +975,7 @@ def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Spa
                 break
             start -= 1
         while start < i and (doc[start].text in _HYPHENS or (
-                not legal and not _unknown_name_word(doc[start], data, lang, terms_ok=True))):
+                not legal and not _unknown_name_word(doc[start], data, lang))):
             start += 1
         end = i + 1
         while end - start < 5 and continues(end):

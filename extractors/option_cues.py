@@ -44,12 +44,12 @@ _LIST_KEYS: tuple[str, ...] = (
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
     "control_terms", "relative_pronouns", "subject_pronouns",
-    "passive_auxiliaries", "codesign_cues",
+    "passive_auxiliaries",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})
 _BACKREF = re.compile(r"\\[1-9]|\(\?P=")
-_CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip", "own_words"})
+_CUE_KEYS: frozenset[str] = frozenset({"pattern", "subtype", "form", "status", "chip", "own_words", "codesign"})
 
 
 @dataclass(frozen=True)
@@ -65,6 +65,7 @@ class OptionCue:
         regex: The compiled pattern.
         own_words: False when status words inside the cue say nothing of the move's stage ("is
             testing a rival accelerator" weighs a supplier: ``considered``, not ``in_progress``).
+        codesign: True for partner cues that say the parties design or develop something together.
     """
 
     option: str
@@ -74,6 +75,7 @@ class OptionCue:
     chip: bool
     regex: re.Pattern[str]
     own_words: bool = True
+    codesign: bool = False
 
 
 @dataclass(frozen=True)
@@ -150,10 +152,12 @@ def _parse_cue(option: str, raw: Any, where: str) -> OptionCue:
     chip = raw.get("chip", False)
     if not isinstance(chip, bool):
         raise LangDataError(f"{where}: chip must be true or false")
-    own_words = raw.get("own_words", True)
-    if not isinstance(own_words, bool):
-        raise LangDataError(f"{where}: own_words must be true or false")
-    return OptionCue(option, subtype, form, status, chip, _compile(raw.get("pattern"), where), own_words)
+    flags = {key: raw.get(key, default) for key, default in (("own_words", True), ("codesign", False))}
+    for key, value in flags.items():
+        if not isinstance(value, bool):
+            raise LangDataError(f"{where}: {key} must be true or false")
+    return OptionCue(option, subtype, form, status, chip, _compile(raw.get("pattern"), where),
+                     flags["own_words"], flags["codesign"])
 
 
 @cache

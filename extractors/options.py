@@ -1672,7 +1672,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     corroborating=own_chip and not stated, named_chip=own_chip, talks=cue.cue.form == "talks",
                 ))
             found_mentions = [_talks_to_use(m, b, sctx) for m in found_mentions]
-            found_mentions += [p for m in found_mentions for p in _paired(m, a, b, sctx)]
+            found_mentions += [p for m in found_mentions for p in _paired(m, cue.cue.codesign, sctx)]
             pending.append((ci, cue, found_mentions))
     wanted = sorted({ci for ci, _, _ in pending})
     probs = dict(zip(wanted, model.classifier.predict_proba(
@@ -1723,7 +1723,7 @@ def _talks_to_use(mention: Mention, b: int, ctx: _SentenceCtx) -> Mention:
                    counterparties=[(org, "new_supplier") for org, _ in mention.counterparties])
 
 
-def _paired(mention: Mention, a: int, b: int, ctx: _SentenceCtx) -> list[Mention]:
+def _paired(mention: Mention, codesign: bool, ctx: _SentenceCtx) -> list[Mention]:
     """The second record of a custom chip made with a vendor (OPTIONS.md: ``build`` + ``partner``).
 
     A build whose chip a chipmaker designs with the actor ("is working with Broadcom on a custom
@@ -1740,10 +1740,7 @@ def _paired(mention: Mention, a: int, b: int, ctx: _SentenceCtx) -> list[Mention
         designers = [(org, role) for org, role in mention.counterparties if role == "design_partner"]
         return [replace(mention, option="partner", subtype="co_development", counterparties=designers,
                         named_chip=False)] if designers else []
-    codesign = ctx.data.pattern("codesign_cues")
-    if mention.option != "partner" or mention.subtype != "co_development" or codesign is None \
-            or actor.roles & _MAKER_ROLES \
-            or codesign.search(ctx.text[a:b]) is None \
+    if mention.option != "partner" or not codesign or actor.roles & _MAKER_ROLES \
             or not has_chip_term(ctx.text[ctx.clause[0]:ctx.clause[1]], ctx.data):
         return []
     vendors = [(org, "design_partner") for org, _ in mention.counterparties if org.chipmaker and org.roles & _DESIGN_ROLES]
