@@ -24,7 +24,12 @@ STATUSES: frozenset[str] = frozenset(STATUS_PRECEDENCE)
 #: Hedges ("could", "would", "si"): a status of their own in the data files, weaker than every
 #: other cue, read as ``considered`` when nothing else in the clause states the move's stage.
 HEDGED = "hedged"
-_STATUS_KEYS: tuple[str, ...] = (*STATUS_PRECEDENCE, HEDGED)
+#: A closing still ahead ("expected to close", "sous réserve de l'approbation"): a status of its own in
+#: the data files, read as ``in_progress`` (OPTIONS.md: "deal pending approval"). It outranks
+#: ``completed`` because the same clause often names the completion it waits for ("se espera que la
+#: transacción se complete").
+CLOSING = "closing"
+_STATUS_KEYS: tuple[str, ...] = (*STATUS_PRECEDENCE[:3], CLOSING, *STATUS_PRECEDENCE[3:], HEDGED)
 ATTRIBUTIONS: tuple[str, ...] = (
     "actor_statement", "counterparty_statement", "anonymous_sources", "analyst", "regulator", "filing",
 )

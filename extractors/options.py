@@ -29,6 +29,7 @@ from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, ShippedModel, shipped_model
 from extractors.option_cues import (
+    CLOSING,
     HEDGED,
     CueMatch,
     OptionCue,
@@ -59,7 +60,7 @@ _OFF = frozenset({"abandoned", "denied"})
 _GOVERNING_WORDS = 3
 #: Stages an option cue may state in its own words ("the planned acquisition", "has acquired",
 #: "travaille sur une puce"); its modal words ("will supply", "hopes to") are only its default.
-_OWN_STAGES = frozenset({"completed", "abandoned", "announced", "in_progress"})
+_OWN_STAGES = frozenset({"completed", "abandoned", "announced", "in_progress", CLOSING})
 #: Statuses of a move not yet committed, and of one under way or done.
 _OPEN_STATUSES = frozenset({"considered", "planned"})
 _TAKEN_STATUSES = frozenset({"in_progress", "completed"})
@@ -488,7 +489,7 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
         # buy"); "asked the White House to consider blocking the planned acquisition" weighs
         # something else.
         stated = any(e <= cue_abs[0] and len(text[e:cue_abs[0]].split()) <= _GOVERNING_WORDS for _, e, _ in spans)
-    return ("considered" if best == HEDGED else best), spans, stated
+    return {HEDGED: "considered", CLOSING: "in_progress"}.get(best, best), spans, stated
 
 
 def _attribution(text: str, sent: tuple[int, int], data: OptionLangData) -> tuple[str, str | None]:
@@ -1467,6 +1468,12 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
                calibration: Calibration | None = None) -> Option:
     ms = sorted(rec.mentions, key=lambda m: m.start)
     status = _merge_status(ms)
+    background = all(m.background for m in ms)
+    if rec.option == "build" and background and status in _OPEN_STATUSES and not any(m.stated for m in ms):
+        # A precedent the article cites is a chip effort already under way, whatever the hedge of
+        # the subject's own plan around it ("Meta wants to follow Apple, Google and Amazon in
+        # designing its own chips"; OPTIONS.md: the seed's others' builds are in progress).
+        status = "in_progress"
     cps: dict[str, tuple[Org, str]] = {}
     for m in ms:
         for org, role in m.counterparties:
@@ -1505,7 +1512,7 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
         "attribution": {"type": attr[0], "text": attr[1]},
         "rumored": attr[0] in _RUMOUR and attr[1] is not None and not confirmed,
         "time": {"event": year, "precision": "year" if year else None, "status_as_of": published},
-        "background": all(m.background for m in ms),
+        "background": background,
         "evidence": [{"start": m.start, "end": m.end, "quote": text[m.start:m.end],
                       "sentence": text[m.sentence[0]:m.sentence[1]]} for m in ms],
         "classifier_probability": round(prob, 3),
@@ -1887,14 +1894,15 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
                            orgs: list[Org], data: OptionLangData) -> None:
     """Bare deal sentences ("The Fairchild-Fujitsu deal was abandoned") give status to their record.
 
-    Only decisive stages (abandoned, denied, completed) are taken from such sentences, and only
+    Only decisive stages (abandoned, denied, completed, a closing still ahead) are taken from such
+    sentences, and only
     when the sentence names a party of exactly one record. Without such a stage, a sentence that
     names both the actor and a counterparty of that record adds evidence (data README, rule 2).
     """
     deal = data.pattern("deal_terms")
     if deal is None or not records:
         return
-    decisive = [(n, p) for n, p in data.status if n in ("denied", "abandoned", "completed")]
+    decisive = [(n, p) for n, p in data.status if n in ("denied", "abandoned", CLOSING, "completed")]
     used = {(m.sentence) for r in records for m in r.mentions}
     for s, e in bounds:
         if (s, e) in used:
@@ -1921,7 +1929,7 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
                 proto = hits[0].mentions[0]
                 hits[0].mentions.append(Mention(
                     option=hits[0].option, subtype=None, actor=hits[0].actor, via_coref=False, counterparties=[],
-                    unnamed_target=False, dominant=None, status=name,
+                    unnamed_target=False, dominant=None, status="in_progress" if name == CLOSING else name,
                     status_cues=[(sm.start(), sm.end(), sm.group())], attribution=_attribution(text, (s, e), data),
                     year=None, background=proto.background, start=dm.start(), end=dm.end(), sentence=(s, e),
                     prob=0.0))
@@ -1955,7 +1963,7 @@ def _attach_deal_refs(records: list[_Record], doc: Doc, text: str, bounds: list[
     one (otherwise the reference is ambiguous), only after that record's first mention, and not as a time anchor ("following the acquisition"),
     a noun modifier ("the takeover issue") or after a generic plural it stands for ("block sales to
     foreign companies if the sale ..."). The sentence adds evidence; it gives the record a
-    status only when a status cue near the reference calls the deal off.
+    status only when a status cue near the reference calls the deal off or puts its closing ahead.
     """
     refs = data.pattern("deal_refs")
     acquire = [r for r in records if r.option == "acquire"]
@@ -1963,7 +1971,7 @@ def _attach_deal_refs(records: list[_Record], doc: Doc, text: str, bounds: list[
         return
     anchors = data.pattern("deal_anchors")
     generic = data.pattern("generic_deals")
-    off = [(n, p) for n, p in data.status if n in _OFF]
+    decisive = [(n, p) for n, p in data.status if n in _OFF or n == CLOSING]
     for s, e in bounds:
         names = {o.canonical for o in orgs if s <= o.start < e}
         named = [r for r in acquire if r.actor.canonical in names or r.cp_key & names]
@@ -1983,11 +1991,12 @@ def _attach_deal_refs(records: list[_Record], doc: Doc, text: str, bounds: list[
         if ref is None:
             continue
         status, cues, corroborating = "announced", [], True
-        for name, pat in off:
+        for name, pat in decisive:
             sm = next((m for m in pat.finditer(text, s, e)
                        if min(abs(m.start() - ref.end()), abs(ref.start() - m.end())) <= _STATUS_REACH), None)
             if sm:
-                status, cues, corroborating = name, [(sm.start(), sm.end(), sm.group())], False
+                status = "in_progress" if name == CLOSING else name
+                cues, corroborating = [(sm.start(), sm.end(), sm.group())], False
                 break
         proto = rec.mentions[0]
         rec.mentions.append(Mention(

@@ -14,7 +14,16 @@ from extractors.entities import extract_entities
 from extractors.langdata import LangDataError
 from extractors.money import extract_quantities
 from extractors.option_classifier import PARAMS, data_hash, load_rows, shipped_model
-from extractors.option_cues import HEDGED, OPTIONS, STATUSES, _parse_cue, find_cues, option_data, option_languages
+from extractors.option_cues import (
+    CLOSING,
+    HEDGED,
+    OPTIONS,
+    STATUSES,
+    _parse_cue,
+    find_cues,
+    option_data,
+    option_languages,
+)
 from extractors.options import Org, _product_appositive, extract_options
 from pipeline.nlp import ModelPool
 from pipeline.normalize import Normalizer, normalize_article
@@ -65,7 +74,7 @@ def test_case_tables_cover_languages() -> None:
 def test_language_data_integrity(lang: str) -> None:
     data = option_data(lang)
     assert {c.option for c in data.cues} == set(OPTIONS), f"{lang}: every option needs cues"
-    assert {name for name, _ in data.status} <= STATUSES | {HEDGED}
+    assert {name for name, _ in data.status} <= STATUSES | {HEDGED, CLOSING}
     assert data.pattern("chip_terms") is not None
     assert data.pattern("anaphora") is not None
     for cue in data.cues:
