@@ -105,6 +105,8 @@ class Org:
     start: int
     end: int
     parent: str | None = None
+    #: The mention names one of the company's chips ("GB300", "Trainium"), not the company.
+    chip_product: bool = False
 
     @property
     def chipmaker(self) -> bool:
@@ -190,7 +192,8 @@ def _org_from_entry(name: str, entry: KBEntry | None, start: int, end: int, kb: 
     if entry is None:
         return Org(name, " ".join(name.split()), None, frozenset(), start, end)
     org = _entry_org(entry, kb) or entry
-    return Org(name, org.canonical, org.wikidata, frozenset(org.roles), start, end, org.parent)
+    return Org(name, org.canonical, org.wikidata, frozenset(org.roles), start, end, org.parent,
+               chip_product=not entry.is_org and entry.chip is not None)
 
 
 @cache
@@ -707,6 +710,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             # "buy chips made by TSMC": the company sells, owns or makes what is bought; a
             # purchase, not a takeover.
             return []
+    if target is not None and (target.chip_product or _brand_of_chips(target, ctx)):
+        # "the purchase of one GB300 ... supercomputer", "buy NVIDIA GPUs": the maker's chips are
+        # bought, not the maker.
+        return []
     obj_end = target.start if target is not None else window_end
     shares = data.pattern("share_terms")
     # Buying shares or stock is a trade or a stake, not a takeover, unless the stake is control
@@ -879,6 +886,27 @@ def _product_object(b: int, target: Org, ctx: _SentenceCtx) -> bool:
     return m is not None and agent is not None and agent.search(gap, m.end()) is not None
 
 
+_BRAND_WORDS = re.compile(r"[\s-]+(\w+)(?:\s+(\w+))?")
+
+
+def _brand_of_chips(target: Org, ctx: _SentenceCtx) -> bool:
+    """True when the company name after a buying verb modifies chips ("buy NVIDIA GPUs", "NVIDIA
+    H100 chips"): its products are bought. A unit named after the chip word ("Intel's memory
+    unit", "SK Hynix memory business") is still a company."""
+    m = _BRAND_WORDS.match(ctx.text, target.end)
+    if m is None:
+        return False
+    words = [w for w in m.groups() if w]
+    # A capitalised chip word continues the company's name ("Fairchild Semiconductor Corp."); an
+    # acronym ("GPUs") or a lower-case word names its products.
+    chip = next((i for i, w in enumerate(words) if has_chip_term(w, ctx.data) and not w.istitle()), None)
+    if chip is None:
+        return False
+    company = ctx.data.pattern("company_terms")
+    after = ctx.text[m.end():m.end() + 30] if chip == len(words) - 1 else " ".join(words[chip + 1:])
+    return not (company is not None and company.match(after.strip()))
+
+
 def _names_product(text: str, b: int, limit: int, data: OptionLangData) -> bool:
     """True when a chip word is among the three words after a cue (its object is a product)."""
     m = _NEXT_WORDS.match(text, b, limit)
@@ -934,7 +962,10 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # "OpenAI partnered with Broadcom to build its first in-house AI processors": the
         # chipmaker after "with" designs it with the subject, whose chip it is.
         design_partner, before = before[-1], before[:-1]
-    inside = [o for o in parties if a <= o.start < b and not o.chipmaker]
+    pronouns = ctx.data.pattern("possessive_pronouns")
+    # "unveil its Silicon One chip": a name after the possessive inside the cue is the chip itself.
+    inside = [o for o in parties if a <= o.start < b and not o.chipmaker
+              and not _ends_with(pronouns, ctx.text, max(a, o.start - 6), len(ctx.text[:o.start].rstrip()))]
     # "AWS-designed Trainium2 silicon": the company glued to the cue designs the chip.
     actor = inside[0] if inside else before[-1] if before else None
     if actor is None:
