@@ -61,6 +61,8 @@ _GOVERNING_WORDS = 3
 #: Stages an option cue may state in its own words ("the planned acquisition", "has acquired",
 #: "travaille sur une puce"); its modal words ("will supply", "hopes to") are only its default.
 _OWN_STAGES = frozenset({"completed", "abandoned", "announced", "in_progress", CLOSING})
+#: The status a data-file key that is no status of its own stands for.
+_READ_AS = {HEDGED: "considered", CLOSING: "in_progress"}
 #: Statuses of a move not yet committed, and of one under way or done.
 _OPEN_STATUSES = frozenset({"considered", "planned"})
 _TAKEN_STATUSES = frozenset({"in_progress", "completed"})
@@ -492,7 +494,7 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
         # buy"); "asked the White House to consider blocking the planned acquisition" weighs
         # something else.
         stated = any(e <= cue_abs[0] and len(text[e:cue_abs[0]].split()) <= _GOVERNING_WORDS for _, e, _ in spans)
-    return {HEDGED: "considered", CLOSING: "in_progress"}.get(best, best), spans, stated
+    return _READ_AS.get(best, best), spans, stated
 
 
 def _attribution(text: str, sent: tuple[int, int], data: OptionLangData) -> tuple[str, str | None]:
@@ -1960,7 +1962,7 @@ def _attach_deal_sentences(records: list[_Record], text: str, bounds: list[tuple
                 proto = hits[0].mentions[0]
                 hits[0].mentions.append(Mention(
                     option=hits[0].option, subtype=None, actor=hits[0].actor, via_coref=False, counterparties=[],
-                    unnamed_target=False, dominant=None, status="in_progress" if name == CLOSING else name,
+                    unnamed_target=False, dominant=None, status=_READ_AS.get(name, name),
                     status_cues=[(sm.start(), sm.end(), sm.group())], attribution=_attribution(text, (s, e), data),
                     year=None, background=proto.background, start=dm.start(), end=dm.end(), sentence=(s, e),
                     prob=0.0))
@@ -2026,7 +2028,7 @@ def _attach_deal_refs(records: list[_Record], doc: Doc, text: str, bounds: list[
             sm = next((m for m in pat.finditer(text, s, e)
                        if min(abs(m.start() - ref.end()), abs(ref.start() - m.end())) <= _STATUS_REACH), None)
             if sm:
-                status = "in_progress" if name == CLOSING else name
+                status = _READ_AS.get(name, name)
                 cues, corroborating = [(sm.start(), sm.end(), sm.group())], False
                 break
         proto = rec.mentions[0]
