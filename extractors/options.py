@@ -332,13 +332,16 @@ def own_chips(text: str, data: OptionLangData) -> list[Org]:
     return sorted(found, key=lambda o: o.start)
 
 
-def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = None) -> list[Org]:
+def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = None,
+                  chipmaker_names: re.Pattern[str] | None = None) -> list[Org]:
     """The article's organisation mentions, in text order, linked to the knowledge base.
 
     Args:
         doc: The article.
         entities: The entities extractor's output (ORG mentions are used).
         text: ``doc.text`` if the caller has it already (spaCy rebuilds it at every access).
+        chipmaker_names: Words that make an unknown company's name a chipmaker's ("Inova
+            Semiconductors"): the knowledge base cannot list every small chip firm.
     """
     kb = load_kb()
     orgs: list[Org] = []
@@ -354,8 +357,10 @@ def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = No
             continue
         entry = kb.lookup(ent.canonical) or kb.lookup(ent.text)
         org = _org_from_entry(ent.text, entry, ent.start, ent.end, kb)
-        if entry is None and ent.id is not None:
-            org = Org(ent.text, ent.canonical, ent.id, frozenset(), ent.start, ent.end)
+        if entry is None:
+            named_chipmaker = chipmaker_names is not None and chipmaker_names.search(ent.text) is not None
+            org = Org(ent.text, ent.canonical if ent.id is not None else org.canonical, ent.id,
+                      frozenset({"chip_designer"} if named_chipmaker else ()), ent.start, ent.end)
         orgs.append(org)
     orgs += _kb_scan(doc_text(doc) if text is None else text, [(o.start, o.end) for o in orgs] + products, kb)
     return sorted(orgs, key=lambda o: o.start)
@@ -750,6 +755,8 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if actor is None and (target is not None or unnamed):
         coref = _coref(ctx, allow_chipmaker=True)
         # The anaphor may be the target itself ("L'entreprise dit rejoindre la famille Qualcomm").
+        if coref is None:
+            coref = _described_subject(a, ctx)
         if coref is not None and (target is None or coref.canonical != target.canonical):
             actor, via = coref, True
     if target is not None and actor is not None and target.canonical == actor.canonical:
@@ -854,6 +861,25 @@ def _anaphoric_subject(a: int, ctx: _SentenceCtx) -> Org | None:
     if ctx.salient is None or not _between(anaphora, ctx.text, ctx.clause[0], a):
         return None
     return ctx.salient
+
+
+def _described_subject(a: int, ctx: _SentenceCtx) -> Org | None:
+    """The article's company when a definite description is the subject of the cue at ``a``.
+
+    "Infineon hat eine Übernahme angekündigt. Der deutsche Chiphersteller erwirbt GaN Systems":
+    no company stands between the description and the cue, so the description refers back to the
+    subject of the previous sentence (its first company), else to the article's company
+    (:func:`salient_org`). The caller rejects a referent that is the cue's own target.
+    """
+    descriptions = ctx.data.pattern("descriptions")
+    if descriptions is None:
+        return None
+    last = None
+    for last in descriptions.finditer(ctx.text, ctx.clause[0], a):
+        pass
+    if last is None or any(last.end() <= o.start < a for o in ctx.orgs):
+        return None
+    return ctx.prev_orgs[0] if ctx.prev_orgs else ctx.salient
 
 
 def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
@@ -970,7 +996,13 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
               and not _ends_with(pronouns, ctx.text, max(a, o.start - 6), len(ctx.text[:o.start].rstrip()))]
     # "AWS-designed Trainium2 silicon": the company glued to the cue designs the chip.
     actor = inside[0] if inside else before[-1] if before else None
-    if actor is None:
+    described_subject = not inside and bool(before) and _between(
+        ctx.data.pattern("descriptions"), ctx.text, before[-1].end, a)
+    if described_subject:
+        # "Mit der Tochter BYD Semiconductor plant das Unternehmen eigene Chips": the description
+        # after the name is the subject; the name was a complement.
+        actor = None
+    if actor is None and not described_subject:
         after = _listed([o for o in parties if b <= o.start < b + _OBJECT_WINDOW], ctx.text, ctx.data)
         if len(after) > 1 and not any(o.chipmaker for o in after):
             # "the industry's shift toward custom silicon—joining efforts at Google, Amazon,
@@ -981,7 +1013,9 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return []  # a chipmaker's own chip is its product, not a build option (OPTIONS.md)
     via = False
     if actor is None:
-        actor = _coref(ctx, allow_chipmaker=False)
+        described = _described_subject(a, ctx)
+        actor = _coref(ctx, allow_chipmaker=False) or (
+            described if described is not None and not described.chipmaker else None)
         via = actor is not None
     if actor is None:
         return []
@@ -1066,7 +1100,7 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         # companies named are all the subject's partners; the subject is the article's.
         actor, via = ctx.salient, True
     if actor is None:
-        coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx)
+        coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx) or _described_subject(a, ctx)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
             actor, via = coref, True
         elif parties:
@@ -1256,9 +1290,9 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
     The subject is the last company before the cue, unless an anaphor comes between it and the
     cue ("Brooks also said the company would attempt ... an agreement with Fujitsu"): that stands
     for the article's most salient company other than Y that the knowledge base knows (Y itself
-    cannot be its own partner). None when the clause has no such shape, or when the subject only
-    makes chips and Y only buys them (then Y's chip strategy is at stake, OPTIONS.md: "NVIDIA
-    partners with OpenAI" is OpenAI's option).
+    cannot be its own partner). None when the clause has no such shape. When a named subject only
+    makes chips and Y only buys them, the sides turn: Y's chip strategy is at stake (OPTIONS.md:
+    "NVIDIA partners with OpenAI" is OpenAI's option); an anaphoric one gives None.
     """
     partner = _first_after_marker([o for o in parties if o.start >= b], ctx.data.pattern("with_markers"),
                                   ctx.text, a, min(ctx.clause[1], b + _WITH_REACH))
@@ -1268,19 +1302,44 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
     anaphora = ctx.data.pattern("anaphora")
     last_anaphor = max((m.start() for m in anaphora.finditer(ctx.text, ctx.clause[0], a)), default=-1) \
         if anaphora else -1
-    if last_anaphor >= 0 and (not before or last_anaphor >= before[-1].end):
+    # A known company that opens the sentence is its subject (an unknown name may be a person's).
+    opener = before[0] if before and before[0].roles and len(ctx.text[ctx.sent[0]:before[0].start].split()) <= 2 \
+        else None
+    if last_anaphor >= 0 and (not before or last_anaphor >= before[-1].end) and opener is not None:
+        # "Cerebras, ..., a annoncé qu'elle s'était associée à Mistral": the pronoun of the
+        # reported clause stands for the sentence's own subject.
+        subject, via = _outside_apposition(before, a, ctx), False
+    elif last_anaphor >= 0 and (not before or last_anaphor >= before[-1].end):
         rest = [o for o in ctx.article_orgs if o.roles and o.canonical != partner.canonical]
         found = salient_org(rest, ctx.body_start)
         if found is None:
             return None
         subject, via = found, True
     elif before:
-        subject, via = before[-1], False
+        subject, via = _outside_apposition(before, a, ctx), False
     else:
         return None
     if subject.chipmaker and partner.roles & BUYER_ROLES and not partner.roles & CHIP_ROLES:
-        return None
+        return None if via else (partner, False, subject)
     return subject, via, partner
+
+
+def _outside_apposition(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> Org:
+    """The subject among the companies ``before`` a cue: the last one, unless it stands in an
+    apposition set off by two commas after an earlier one.
+
+    "Cerebras, une entreprise soutenue par G42, a annoncé qu'elle s'était associée à Mistral":
+    G42 only describes Cerebras, which is the subject. A list ("Google, Meta and Amazon") has a
+    conjunction inside, so it is no apposition.
+    """
+    last = before[-1]
+    conjunctions = ctx.data.pattern("conjunctions")
+    for earlier in reversed(before[:-1]):
+        gap = ctx.text[earlier.end:a]
+        if gap.lstrip().startswith(",") and gap.count(",") == 2 and "," in ctx.text[last.end:a] \
+                and not _between(conjunctions, ctx.text, earlier.end, last.start):
+            return earlier
+    return last
 
 
 def _hyphen_pair(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
@@ -1375,7 +1434,9 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     actors = _list_ending(before, ctx.text, ctx.data)
     via = False
     if not actors:
-        coref = _coref(ctx, allow_chipmaker=False)
+        described = _described_subject(a, ctx)
+        coref = _coref(ctx, allow_chipmaker=False) or (
+            described if described is not None and not described.chipmaker else None)
         actors, via = ([coref] if coref is not None else buyers[:1]), coref is not None
     if not actors:
         return []
@@ -1626,7 +1687,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     chip_at = {o.start: o for o in chips}
     if not chips and data.any_cue is not None and data.any_cue.search(text) is None:
         return ()
-    orgs = organisations(doc, ctx.found.get("entities", ()), text=text)
+    orgs = organisations(doc, ctx.found.get("entities", ()), text=text,
+                         chipmaker_names=data.pattern("chipmaker_names"))
     # Only chip articles: the Reuters non-chip takeovers name no chip and no chipmaker.
     if not chips and not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
@@ -1680,6 +1742,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 found = _chip_users(chip_at[a], sctx)
             else:
                 found = _ARGUMENTS[cue.cue.option](cue, a, b, sctx)
+            found = _without_own_units(found, cue.cue.option)
             if not found:
                 continue
             clause_cues = [c for c in abs_cues if clause[0] <= c[0] < clause[1]]
@@ -1745,6 +1808,28 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
     return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration) for r in records)
+
+
+def _without_own_units(found: list[_Found], option: str) -> list[_Found]:
+    """``found`` without counterparties that are units of the actor itself.
+
+    "Mit der Tochtergesellschaft BYD Semiconductor plant das Unternehmen eigene Chips": a company
+    working with its own subsidiary has no partner. A build keeps its actor; another option left
+    with no other party is none.
+    """
+    if option == "acquire":
+        return found  # the knowledge base files a bought company under its buyer
+    kb = load_kb()
+    out: list[_Found] = []
+    for f in found:
+        if f.actor is None or not f.cps:
+            out.append(f)
+            continue
+        cps = [(o, role) for o, role in f.cps
+               if not (o.parent and (kb.get(o.parent) or o).canonical == f.actor.canonical)]
+        if cps or option == "build":
+            out.append(f._replace(cps=cps))
+    return out
 
 
 def _talks_to_use(mention: Mention, b: int, ctx: _SentenceCtx) -> Mention:
