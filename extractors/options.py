@@ -1719,7 +1719,9 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         sentence = text[s:e]
         prev = bounds[idx - 1] if idx > 0 else None
         prev_orgs = [o for o in parties if prev and prev[0] <= o.start < prev[1]]
-        sent_orgs = [o for o in parties if s <= o.start < e]
+        # A name the NER reads in the cue itself ("MoU", "Memorandum of Understanding") is no party.
+        sent_orgs = [o for o in parties if s <= o.start < e
+                     and not any(c.cue.regex.fullmatch(text, o.start, o.end) for c in cues)]
         anaphor = bool(anaphora and anaphora.search(sentence))
         clauses = _clauses(sentence, s, data)
         abs_cues = [(s + c.start, s + c.end) for c in cues]
