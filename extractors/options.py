@@ -863,13 +863,14 @@ def _anaphoric_subject(a: int, ctx: _SentenceCtx) -> Org | None:
     return ctx.salient
 
 
-def _described_subject(a: int, ctx: _SentenceCtx) -> Org | None:
+def _described_subject(a: int, ctx: _SentenceCtx, *, allow_chipmaker: bool = True) -> Org | None:
     """The article's company when a definite description is the subject of the cue at ``a``.
 
     "Infineon hat eine Übernahme angekündigt. Der deutsche Chiphersteller erwirbt GaN Systems":
     no company stands between the description and the cue, so the description refers back to the
     subject of the previous sentence (its first company), else to the article's company
-    (:func:`salient_org`). The caller rejects a referent that is the cue's own target.
+    (:func:`salient_org`). The caller rejects a referent that is the cue's own target; a
+    chipmaker referent counts only with ``allow_chipmaker`` (as in :func:`_coref`).
     """
     descriptions = ctx.data.pattern("descriptions")
     if descriptions is None:
@@ -879,7 +880,8 @@ def _described_subject(a: int, ctx: _SentenceCtx) -> Org | None:
         pass
     if last is None or any(last.end() <= o.start < a for o in ctx.orgs):
         return None
-    return ctx.prev_orgs[0] if ctx.prev_orgs else ctx.salient
+    referent = ctx.prev_orgs[0] if ctx.prev_orgs else ctx.salient
+    return referent if referent is not None and (allow_chipmaker or not referent.chipmaker) else None
 
 
 def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
@@ -1013,9 +1015,7 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return []  # a chipmaker's own chip is its product, not a build option (OPTIONS.md)
     via = False
     if actor is None:
-        described = _described_subject(a, ctx)
-        actor = _coref(ctx, allow_chipmaker=False) or (
-            described if described is not None and not described.chipmaker else None)
+        actor = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
         via = actor is not None
     if actor is None:
         return []
@@ -1242,7 +1242,7 @@ def _foundry_customers(parties: Sequence[Org]) -> tuple[Org, list[Org]] | None:
     kb = load_kb()
     named = {o.canonical for o in parties}
     # A unit of another party stands on its parent's side (ESMC, TSMC's venture, beside TSMC).
-    parties = [o for o in parties if not (o.parent and (kb.get(o.parent) or o).canonical in named - {o.canonical})]
+    parties = [o for o in parties if _parent_name(o, kb) not in named - {o.canonical}]
     foundries = {o.canonical: o for o in parties if o.roles and o.roles <= _FOUNDRY_ROLES}
     if len(foundries) != 1:
         return None
@@ -1434,9 +1434,7 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     actors = _list_ending(before, ctx.text, ctx.data)
     via = False
     if not actors:
-        described = _described_subject(a, ctx)
-        coref = _coref(ctx, allow_chipmaker=False) or (
-            described if described is not None and not described.chipmaker else None)
+        coref = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
         actors, via = ([coref] if coref is not None else buyers[:1]), coref is not None
     if not actors:
         return []
@@ -1827,11 +1825,17 @@ def _without_own_units(found: list[_Found], option: str) -> list[_Found]:
         if f.actor is None or not f.cps:
             out.append(f)
             continue
-        cps = [(o, role) for o, role in f.cps
-               if not (o.parent and (kb.get(o.parent) or o).canonical == f.actor.canonical)]
+        cps = [(o, role) for o, role in f.cps if _parent_name(o, kb) != f.actor.canonical]
         if cps or option == "build":
             out.append(f._replace(cps=cps))
     return out
+
+
+def _parent_name(org: Org, kb: KnowledgeBase) -> str | None:
+    """The canonical name of the company ``org`` is a unit of, per the knowledge base, else None."""
+    if not org.parent:
+        return None
+    return (kb.get(org.parent) or org).canonical
 
 
 def _talks_to_use(mention: Mention, b: int, ctx: _SentenceCtx) -> Mention:
