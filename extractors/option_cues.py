@@ -41,7 +41,7 @@ SUBTYPES: dict[str, frozenset[str]] = {
 }
 # How arguments sit around a cue (documented in base.yaml).
 FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", "pair", "funding", "invest", "talks",
-                                   "bare"})
+                                   "accord", "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
     "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",

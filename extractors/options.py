@@ -161,6 +161,8 @@ class Mention:
     #: Found from talks with a company: it yields to another option of the same actor in its
     #: sentence, which the talks are about.
     talks: bool = False
+    #: Found from an agreement between two companies: it yields to a takeover of one by the other.
+    accord: bool = False
 
     @property
     def cp_key(self) -> frozenset[str]:
@@ -642,6 +644,13 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     form = cue.cue.form
     actor: Org | None = None
     target: Org | None = None
+    if form == "accord":
+        # "Rebellions and Sapeon agreed to merge": the first named takes the other over (gold
+        # files name a merger's other side as an alternative actor).
+        pair = _coordinated_pair(a, ctx)
+        if pair is not None:
+            return _acquire_found(*pair, ctx)
+        form = "verb"  # "Rebellions has signed an agreement to merge with Sapeon": subject and object
     if form == "passive":
         target = before[-1] if before else _anaphoric_subject(a, ctx)
         actor = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
@@ -1077,6 +1086,8 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return _funding(a, b, ctx)
     if cue.cue.form == "invest":
         return _invest(a, b, ctx)
+    if cue.cue.form == "accord":
+        return _accord(a, b, parties, ctx)
     via = False
     plural = ctx.data.pattern("plural_anaphora")
     named_before = list({o.canonical: o for o in ctx.prev_orgs if o.roles}.values())
@@ -1147,8 +1158,64 @@ _VERB_FORMS = frozenset({"verb", "talks"})
 _CONTROL_AFTER = 15
 #: Characters before a stake cue within which its share may stand ("a 51 per cent stake in").
 _SHARE_REACH = 20
+#: Words between the second company of a pair and an agreement cue ("have recently signed").
+_ACCORD_GAP = 4
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
 _UNNAMED_REACH = 60
+
+
+def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
+    """The two companies joined by a conjunction right before the cue at ``a``, in text order.
+
+    "Honda and Renesas have signed an agreement", "Apple y Broadcom firmaron un acuerdo": two
+    names, a conjunction between them and at most a few words (an auxiliary) before the cue.
+    None for any other shape: a third company, a list, or a name far from the cue.
+    """
+    before = [o for o in ctx.orgs if o.end <= a]
+    conjunctions = ctx.data.pattern("conjunctions")
+    if len(before) < 2 or conjunctions is None:
+        return None
+    first, second = before[-2], before[-1]
+    if first.canonical == second.canonical or _gap_words(ctx.text, second.end, a) > _ACCORD_GAP \
+            or "," in ctx.text[second.end:a]:
+        return None
+    gap = ctx.text[first.end:second.start]
+    if not conjunctions.search(gap) or _gap_words(ctx.text, first.end, second.start) > 2:
+        return None
+    if len(before) > 2 and _gap_words(ctx.text, before[-3].end, first.start) <= 1:
+        return None  # "Google, Meta and OpenAI": a list, not the two sides of one agreement
+    return first, second
+
+
+def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_Found]:
+    """An agreement cue: its two sides are the pair before it or the subject and a with-object.
+
+    The chip buyer of the pair is the actor (OPTIONS.md: the strategy at stake is the chip
+    buyer's); two chipmakers agreeing to supply a buyer named after a recipient marker ("Samsung y
+    SK Hynix firmaron cartas de intenciones para suministrar chips ... a OpenAI") are each the
+    buyer's partner. A clause that also holds a takeover cue speaks of that takeover ("signed a
+    definitive agreement to combine").
+    """
+    if any(m.cue.option == "acquire" for m in find_cues(ctx.text[ctx.clause[0]:ctx.clause[1]], ctx.data)):
+        return []
+    sides = _with_subject(a, b, parties, ctx)
+    if sides is None:
+        pair = _coordinated_pair(a, ctx)
+        if pair is None:
+            return []
+        first, second = pair
+        if first.roles & CHIP_ROLES and second.roles & CHIP_ROLES:
+            recipient = ctx.data.pattern("recipient_markers")
+            buyer = next((o for o in ctx.sent_orgs if o.start >= b and o.roles & BUYER_ROLES and not o.chipmaker
+                          and o.canonical not in {first.canonical, second.canonical}
+                          and _between(recipient, ctx.text, b, o.start)), None)
+            if buyer is not None:
+                return [_Found(buyer, False, [(maker, "partner")], False) for maker in (first, second)]
+        turned = first.chipmaker and second.roles & BUYER_ROLES and not second.roles & CHIP_ROLES
+        sides = (second, False, first) if turned else (first, False, second)
+    actor, via, other = sides
+    cps = [(other, "partner")]
+    return [_Found(actor, via, cps, False)] if _chip_scoped(actor, cps, ctx) else []
 
 
 def _objects_only(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> bool:
@@ -1773,6 +1840,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
                     # A chip's name says the chip exists; only a status word makes it more.
                     corroborating=own_chip and not stated, named_chip=own_chip, talks=cue.cue.form == "talks",
+                    accord=cue.cue.form == "accord",
                 ))
             found_mentions = [_talks_to_use(m, b, sctx) for m in found_mentions]
             found_mentions += [p for m in found_mentions for p in _paired(m, cue.cue.codesign, sctx)]
@@ -1798,7 +1866,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         elif _target_described(mention, text, bounds, parties, data):
             kept.append(mention)
     kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)
-            and not _talks_about(m, kept)]
+            and not _talks_about(m, kept) and not _takeover_agreement(m, kept)]
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
     records = _group(mentions)
@@ -1946,6 +2014,16 @@ def _talks_about(mention: Mention, kept: Sequence[Mention]) -> bool:
     return mention.talks and mention.actor is not None and any(
         k.option != mention.option and k.sentence == mention.sentence and k.actor is not None
         and k.actor.canonical == mention.actor.canonical for k in kept)
+
+
+def _takeover_agreement(mention: Mention, kept: Sequence[Mention]) -> bool:
+    """True for an agreement between two companies that the article reports as a takeover of one
+    by the other ("Untether AI ... has reached a deal with AMD" beside AMD's acquisition of it)."""
+    if not mention.accord or mention.option != "partner" or mention.actor is None:
+        return False
+    sides = {mention.actor.canonical, *(o.canonical for o, _ in mention.counterparties)}
+    return any(k.option == "acquire" and k.actor is not None
+               and {k.actor.canonical, *(o.canonical for o, _ in k.counterparties)} == sides for k in kept)
 
 
 def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
