@@ -564,6 +564,8 @@ class _SentenceCtx:
     #: Consortia the article named before the cue in a sentence about chips: what "participate in
     #: the effort" refers to.
     prior_consortia: Sequence[Org] = ()
+    #: Options whose cues fire in the cue's clause (an agreement beside a takeover cue is the takeover's).
+    clause_options: frozenset[str] = frozenset()
 
 
 def _coref(ctx: _SentenceCtx, *, allow_chipmaker: bool) -> Org | None:
@@ -650,7 +652,13 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         pair = _coordinated_pair(a, ctx)
         if pair is not None:
             return _acquire_found(*pair, ctx)
-        form = "verb"  # "Rebellions has signed an agreement to merge with Sapeon": subject and object
+        # Read as a verb only where its two sides stand around it: a with-object follows ("Rebellions
+        # has signed an agreement to merge with Sapeon"), or the verb closes its clause ("Synopsys
+        # und Ansys teilten die Absicht mit, miteinander zu fusionieren").
+        with_marker = data.pattern("with_markers")
+        if not data.verb_final and (with_marker is None or not with_marker.match(text, _skip_space(text, b))):
+            return []
+        form = "verb"
     if form == "passive":
         target = before[-1] if before else _anaphoric_subject(a, ctx)
         actor = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
@@ -1196,7 +1204,7 @@ def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_
     buyer's partner. A clause that also holds a takeover cue speaks of that takeover ("signed a
     definitive agreement to combine").
     """
-    if any(m.cue.option == "acquire" for m in find_cues(ctx.text[ctx.clause[0]:ctx.clause[1]], ctx.data)):
+    if "acquire" in ctx.clause_options:
         return []
     sides = _with_subject(a, b, parties, ctx)
     if sides is None:
@@ -1211,8 +1219,7 @@ def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_
                           and _between(recipient, ctx.text, b, o.start)), None)
             if buyer is not None:
                 return [_Found(buyer, False, [(maker, "partner")], False) for maker in (first, second)]
-        turned = first.chipmaker and second.roles & BUYER_ROLES and not second.roles & CHIP_ROLES
-        sides = (second, False, first) if turned else (first, False, second)
+        sides = (second, False, first) if _buyer_leads(first, second) else (first, False, second)
     actor, via, other = sides
     cps = [(other, "partner")]
     return [_Found(actor, via, cps, False)] if _chip_scoped(actor, cps, ctx) else []
@@ -1386,9 +1393,15 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
         subject, via = _outside_apposition(before, a, ctx), False
     else:
         return None
-    if subject.chipmaker and partner.roles & BUYER_ROLES and not partner.roles & CHIP_ROLES:
+    if _buyer_leads(subject, partner):
         return None if via else (partner, False, subject)
     return subject, via, partner
+
+
+def _buyer_leads(first: Org, second: Org) -> bool:
+    """True when ``first`` only makes chips and ``second`` only buys them: the buyer's chip
+    strategy is at stake, so it is the actor (OPTIONS.md: "NVIDIA partners with OpenAI" is OpenAI's)."""
+    return first.chipmaker and bool(second.roles & BUYER_ROLES) and not second.roles & CHIP_ROLES
 
 
 def _outside_apposition(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> Org:
@@ -1802,6 +1815,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                 consortia=[o for o in orgs if a <= o.start < clause[1] and CONSORTIUM_ROLES & o.roles],
                 prior_consortia=[o for o in chip_consortia if o.end <= a],
                 article_orgs=orgs, body_start=ctx.body_start,
+                clause_options=frozenset(c.cue.option for c, (ca, _) in zip(cues, abs_cues, strict=True)
+                                         if clause[0] <= ca < clause[1]),
             )
             if cue.cue is _OWN_CHIP:
                 found = [_Found(chip_at[a], False, [], False)]
