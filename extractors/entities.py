@@ -72,6 +72,7 @@ class NerData:
     name_links: frozenset[str]
     company_words: frozenset[str]
     firm_name_particles: frozenset[str]
+    legal_name_words: frozenset[str]
     maker_nouns: frozenset[str]
     role_links: frozenset[str]
     body_heads: frozenset[str]
@@ -89,7 +90,7 @@ def ner_data(lang: str) -> NerData:
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
              "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
-             "body_heads", "market_indices", "thing_articles", "verb_clitics")
+             "body_heads", "market_indices", "thing_articles", "verb_clitics", "legal_name_words")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "word_list", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
     if not isinstance(role_orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in role_orgs.items()):
@@ -152,6 +153,7 @@ def ner_data(lang: str) -> NerData:
         name_links=frozenset(w.casefold() for w in data.get("name_links", [])),
         company_words=frozenset(data.get("company_words", [])),
         firm_name_particles=frozenset(w.casefold() for w in data.get("firm_name_particles", [])),
+        legal_name_words=frozenset(w.casefold() for w in data.get("legal_name_words", [])),
         maker_nouns=frozenset(w.casefold() for w in data.get("maker_nouns", [])),
         role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
         body_heads=frozenset(w.casefold() for w in data.get("body_heads", [])),
@@ -533,6 +535,14 @@ def _firm_name_end(doc: Doc, span: Span, data: NerData) -> tuple[int, bool]:
     if body is not None:
         return body, False
     end = legal  # a legal form alone adds nothing to the name ("Texas Instruments Inc")
+    if end == span.end and span.id_:
+        # The registered name spelled out ("Rivian Automotive Inc.", "Mobileye Global Inc."): generic
+        # business words and a legal form after the known name are the same firm, not another one.
+        k = end
+        while k < len(doc) and k - end < _MAX_NAME_PIECES and doc[k].lower_ in data.legal_name_words:
+            k += 1
+        if k > end and k < len(doc) and has_legal_form(f"x {doc[k].text.rstrip('.')}"):
+            return k + 1, True
     if end < len(doc) and doc[end].lower_ in data.firm_name_particles and span.id_:
         k = end + 1
         while k < len(doc) and _name_word(doc[k]):

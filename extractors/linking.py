@@ -114,8 +114,22 @@ class Linker:
                 self._fuzzy_cache.clear()
             best = process.extractOne(norm, self._choices.keys(), scorer=fuzz.ratio,
                                       score_cutoff=self.fuzzy_threshold)
-            self._fuzzy_cache[norm] = self._choices[best[0]] if best else None
+            self._fuzzy_cache[norm] = self._choices[best[0]] if best and self._same_head(norm, best[0]) else None
         return self._fuzzy_cache[norm]
+
+    def _same_head(self, name: str, alias: str) -> bool:
+        """True when the first words of ``name`` and ``alias`` are the same name.
+
+        A shared generic tail lifts the whole-string ratio over the threshold while the
+        distinctive word differs ("Avera Semiconductor" / "Axera Semiconductor"): the first word
+        must itself be a fuzzy match, and a short one must be exact, as a short whole name is.
+        """
+        head, alias_head = name.split(" ", 1)[0], alias.split(" ", 1)[0]
+        if head == alias_head:
+            return True
+        if min(len(head), len(alias_head)) < self.min_fuzzy_chars:
+            return False
+        return fuzz.ratio(head, alias_head) >= self.fuzzy_threshold
 
 
 @lru_cache(maxsize=8)

@@ -674,6 +674,10 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             target = before[-1]
         if target is not None:
             actor = _object(ctx.sent_orgs, text, start, window_end, 8, data.pattern("recipient_markers"))
+        elif data.verb_final and len(before) >= 2 and _clause_ends(text, b, ctx.clause[1]):
+            sold = _own_unit_sold(before, a, ctx)
+            if sold is not None:
+                return _acquire_found(*sold, ctx)
     elif form == "noun":
         target_pat = data.pattern("target_markers")
         if _ends_with(target_pat, text, a, b):
@@ -795,6 +799,29 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+def _own_unit_sold(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
+    """(buyer, seller) of a verb-final sale of the seller's own unit, or None.
+
+    "Elmos darf seine Waferfertigung in Dortmund an den Hersteller Littelfuse verkaufen": the
+    subject sells something of its own (a possessive follows it) to the company after the
+    recipient marker; the seller stands for the target, as in "the sale of its ... business to
+    Infineon". Its own chips ("seine Chips an Bosch verkaufen") are a product sale.
+    """
+    text, data = ctx.text, ctx.data
+    seller = before[0]
+    markers, pronouns = data.pattern("recipient_markers"), data.pattern("possessive_pronouns")
+    if markers is None or pronouns is None:
+        return None
+    for m in markers.finditer(text, seller.end, a):
+        buyer = next((o for o in before if o.start >= m.end() and o is not seller
+                      and _gap_words(text, m.end(), o.start) <= 3), None)
+        thing = text[seller.end:m.start()]
+        if buyer is not None and pronouns.search(thing) and not has_chip_term(thing, data):
+            return buyer, seller
+        return None
+    return None
 
 
 def _clause_ends(text: str, b: int, end: int) -> bool:
@@ -1036,8 +1063,15 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         via = actor is not None
     if actor is None:
         return []
-    partner = design_partner or _first_after_marker([o for o in ctx.orgs if o.chipmaker], with_pat,
-                                                    ctx.text, ctx.clause[0], ctx.clause[1])
+    partner = design_partner
+    if partner is None and not _ends_with(pronouns, ctx.text, ctx.sent[0], a):
+        # "a custom Nvidia Tegra SoC", "un SoC NVIDIA Tegra personalizado": a chip designer named
+        # inside a custom-chip cue makes it for the actor. After a possessive ("its own
+        # Arm-based chips", "unveil its Silicon One design") the name says what the chip is.
+        partner = next((o for o in parties if a <= o.start < b and o.chipmaker and o.roles & _DESIGN_ROLES
+                        and not (pronouns is not None and pronouns.search(ctx.text, a, o.start))), None)
+    partner = partner or _first_after_marker([o for o in ctx.orgs if o.chipmaker], with_pat,
+                                             ctx.text, ctx.clause[0], ctx.clause[1])
     cps = [(partner, "design_partner")] if partner is not None else []
     return [_Found(actor, via, cps, False)]
 
@@ -1168,6 +1202,8 @@ _CONTROL_AFTER = 15
 _SHARE_REACH = 20
 #: Words between the second company of a pair and an agreement cue ("have recently signed").
 _ACCORD_GAP = 4
+#: Words at most between a chip designer and its switch of foundry ("Qualcomm is moving the chip from").
+_SWITCH_GAP = 4
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
 _UNNAMED_REACH = 60
 
@@ -1502,6 +1538,14 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
                ) -> list[_Found]:
     subject = [o for o in ctx.orgs if o.end <= a]
     gap = ctx.text[subject[-1].end:a] if subject else ""
+    if cue.cue.form == "verb" and subject and _fabless(subject[-1]) and "," not in gap \
+            and len(gap.split()) <= _SWITCH_GAP:
+        designer = subject[-1]
+        foundries = [o for o in ctx.orgs if o.start >= b and o.roles & _FOUNDRY_ROLES and o.canonical != designer.canonical]
+        if foundries:
+            # "Qualcomm is moving the chip from Samsung Foundry to TSMC": a chip designer without
+            # fabs buys manufacturing, so a new foundry is its new supplier.
+            return [_Found(designer, False, [(foundries[0], "new_supplier")], False, True)]
     if subject and subject[-1].chipmaker and len(gap.split()) <= 1 and "," not in gap \
             and not has_chip_term(gap, ctx.data):
         # "a pressing need for Qualcomm to diversify": a chipmaker spreads its customers, not
@@ -1584,9 +1628,24 @@ def _dominant(ctx: _SentenceCtx, cue: CueMatch | None = None, a: int = 0) -> Org
     """The supplier a diversification moves away from: named after a marker, or before a "turn to" cue."""
     found = _first_after_marker(ctx.orgs, ctx.data.pattern("dominant_markers"), ctx.text, ctx.clause[0], ctx.clause[1])
     if found is None and cue is not None and cue.cue.form == "verb":
+        # "moving the chip from Samsung Foundry to TSMC" holds the old supplier in the cue itself.
+        inside = [o for o in ctx.orgs if o.roles & CHIP_ROLES and a <= o.start < cue.end - cue.start + a]
         before = [o for o in ctx.orgs if o.chipmaker and o.end <= a]
-        found = before[-1] if before else None
+        found = inside[0] if inside else before[-1] if before else None
     return found
+
+
+def _dominant_of(actor: Org | None, ctx: _SentenceCtx, cue: CueMatch, a: int) -> Org | None:
+    """The dominant supplier of ``actor``'s diversification; a company is not its own supplier."""
+    if cue.cue.option != "diversify":
+        return None
+    found = _dominant(ctx, cue, a)
+    return None if found is None or (actor is not None and found.canonical == actor.canonical) else found
+
+
+def _fabless(org: Org) -> bool:
+    """True for a chip designer that owns no fab (it buys wafers from foundries)."""
+    return "chip_designer" in org.roles and not org.roles & (_MAKER_ROLES | _FOUNDRY_ROLES)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1699,6 +1758,7 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 # reste : Arduino continuera ...", "... un deal gagnant-gagnant : Qualcomm met ... ; Arduino
 # gagne ..."): a parser split after one is a slip like any other split without end punctuation
 # (``clause_breaks`` still split there for the arguments).
+_ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}\s*$|\b[A-Z][a-z]{0,3}\.\s*$")
 _ENDS = frozenset(".!?。！？…\"”»")
 
 
@@ -1712,7 +1772,11 @@ def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
     merged: list[tuple[int, int]] = []
     for s, e in sentence_bounds(doc):
         # A split after no end punctuation and with no line break is a parser slip ("bid for <|Fairchild").
-        if merged and text[merged[-1][0]:merged[-1][1]].rstrip()[-1:] not in _ENDS and "\n" not in text[merged[-1][1]:s]:
+        if merged and "\n" not in text[merged[-1][1]:s] and (
+                text[merged[-1][0]:merged[-1][1]].rstrip()[-1:] not in _ENDS
+                # "Wise Road Capital and U.S. <|chipmaker Magnachip": an abbreviation's period
+                # before a lower-case word ends no sentence.
+                or (_ABBREVIATION_END.search(text, merged[-1][0], merged[-1][1]) and _lower_word(text, s))):
             merged[-1] = (merged[-1][0], e)
         else:
             merged.append((s, e))
@@ -1726,6 +1790,12 @@ def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
         if text[pos:e].strip():
             out.append((pos, e))
     return out
+
+
+def _lower_word(text: str, pos: int) -> bool:
+    """True when the word at ``pos`` is all lower case ("chipmaker"; not "iPhone")."""
+    m = _WORD.match(text, pos)
+    return bool(m and m.group().islower())
 
 
 def _published_year(published: str | None) -> int | None:
@@ -1771,6 +1841,10 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     if not chips and not any(o.roles & CHIP_ROLES for o in orgs) and _count(data.pattern("chip_terms"), text, 2) < 2:
         return ()
     salient = salient_org(orgs, ctx.body_start)
+    # An in-house chip counts as its maker's build only where the article names the maker: "GPUs
+    # and tensor processing units (TPUs)" alone use the chip's name for a kind of chip.
+    kb = load_kb()
+    named = {name for o in orgs if o.start not in chip_at for name in (o.canonical, _parent_name(o, kb)) if name}
     parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)
                and not _product_modifier(o, text, data) and not _listing_exchange(o, text)]
     pub_year = _published_year(ctx.published)
@@ -1786,7 +1860,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     for idx, (s, e) in enumerate(bounds):
         cues = find_cues(text[s:e], data)
         cues += [CueMatch(cue, o.start - s, o.end - s) for o in chips if s <= o.start < e
-                 for cue in (_OWN_CHIP, _CHIP_USE)]
+                 for cue in (_OWN_CHIP, _CHIP_USE) if cue is _CHIP_USE or o.canonical in named]
         cues.sort(key=lambda c: c.start)
         if cues:
             candidates.append((idx, (s, e), cues))
@@ -1850,7 +1924,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
                     m_status = "completed"  # a precedent dated in a past year is done
                 found_mentions.append(Mention(
                     option=cue.cue.option, subtype=cue.cue.subtype, actor=actor, via_coref=via,
-                    counterparties=cps, unnamed_target=unnamed, dominant=_dominant(sctx, cue, a) if cue.cue.option == "diversify" else None,
+                    counterparties=cps, unnamed_target=unnamed, dominant=_dominant_of(actor, sctx, cue, a),
                     status=m_status, status_cues=status_cues, stated=stated, attribution=attribution,
                     year=year, background=bg, start=a, end=b, sentence=(s, e), prob=0.0, scoped=scoped,
                     # A chip's name says the chip exists; only a status word makes it more.

@@ -96,7 +96,8 @@ def test_entity_summary_counts_mentions_title_roles_and_makers(models: ModelPool
     ("Globalfoundries Inc.", "GlobalFoundries"),
     ("Itel", None),                            # short: never fuzzy ("Intel")
     ("Random Widgets Holding", None),
-], ids=["suffix", "fuzzy-typo", "case-and-suffix", "short-not-fuzzy", "unknown"])
+    ("Avera Semiconductor", None),             # shared tail, other head word ("Axera Semiconductor")
+], ids=["suffix", "fuzzy-typo", "case-and-suffix", "short-not-fuzzy", "unknown", "other-head-same-tail"])
 def test_linker(name: str, canonical: str | None) -> None:
     from extractors.linking import default_linker
     from pipeline.config import EntitySettings
