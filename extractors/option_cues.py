@@ -44,7 +44,7 @@ FORMS: frozenset[str] = frozenset({"verb", "passive", "noun", "sale", "supply", 
                                    "accord", "bare"})
 _LIST_KEYS: tuple[str, ...] = (
     "background", "examples", "anaphora", "agent_markers", "target_markers", "recipient_markers",
-    "dominant_markers", "with_markers", "chip_terms", "company_terms", "share_terms", "deal_terms",
+    "dominant_markers", "with_markers", "custom_words", "chip_terms", "company_terms", "share_terms", "deal_terms",
     "deal_refs", "deal_anchors", "generic_deals", "object_pronouns", "plural_anaphora", "descriptions", "chipmaker_names",
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",

@@ -1064,7 +1064,9 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if actor is None:
         return []
     partner = design_partner
-    if partner is None and not _ends_with(pronouns, ctx.text, ctx.sent[0], a):
+    custom = ctx.data.pattern("custom_words")
+    if partner is None and custom is not None and custom.search(ctx.text, a, b) \
+            and not _ends_with(pronouns, ctx.text, ctx.sent[0], a):
         # "a custom Nvidia Tegra SoC", "un SoC NVIDIA Tegra personalizado": a chip designer named
         # inside a custom-chip cue makes it for the actor. After a possessive ("its own
         # Arm-based chips", "unveil its Silicon One design") the name says what the chip is.
