@@ -181,7 +181,7 @@ TABLES: dict[str, TableSpec] = {
             _c("event_time", "VARCHAR", "When the event happened, if stated"),
             _c("event_precision", "VARCHAR", "Precision of event_time"),
             _c("status_as_of", "VARCHAR", "Date the status refers to (publication)"),
-            _c("confidence", "DOUBLE", "Heuristic score, not calibrated"),
+            _c("confidence", "DOUBLE", "Probability that the record's (actor, option) is right, calibrated on blind batches"),
             _c("quote", "VARCHAR", "First evidence quote (text[evidence_start:evidence_end])"),
             _c("sentence", "VARCHAR", "Sentence of the first evidence quote"),
             _c("evidence_start", "INTEGER", "Start offset of the first evidence quote"),

@@ -29,6 +29,7 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold
 from sklearn.pipeline import FeatureUnion
 
+from extractors.option_confidence import RECORD_CALIBRATION_PATH, RecordCalibration
 from extractors.option_cues import OPTIONS, find_cues, has_chip_term, option_data
 
 DATA_PATH = Path(__file__).parent / "data" / "options" / "sentences.jsonl"
@@ -249,6 +250,8 @@ class ShippedModel:
     model_hash: str
     n_sentences: int
     calibration: Calibration | None
+    #: Record-level confidence (extractors/option_confidence.py); None where the file is absent.
+    record_calibration: RecordCalibration | None = None
 
 
 _CACHE: dict[str, ShippedModel] = {}
@@ -265,6 +268,7 @@ def shipped_model() -> ShippedModel:
         calibration = Calibration.load() if CALIBRATION_PATH.exists() else None
         if calibration is not None and calibration.model_hash != model_hash:
             calibration = None  # stale: fitted for other data or parameters (``make train`` refits it)
-        cached = ShippedModel(clf, model_hash, len(rows), calibration)
+        record_calibration = RecordCalibration.load() if RECORD_CALIBRATION_PATH.exists() else None
+        cached = ShippedModel(clf, model_hash, len(rows), calibration, record_calibration)
         _CACHE["model"] = cached
     return cached

@@ -28,6 +28,7 @@ from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
 from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, ShippedModel, shipped_model
+from extractors.option_confidence import RecordCalibration, record_features
 from extractors.option_cues import (
     CLOSING,
     HEDGED,
@@ -1698,7 +1699,7 @@ def _group(mentions: list[Mention]) -> list[_Record]:
 
 
 def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
-               calibration: Calibration | None = None) -> Option:
+               calibration: Calibration | None = None, record_calibration: RecordCalibration | None = None) -> Option:
     ms = sorted(rec.mentions, key=lambda m: m.start)
     status = _merge_status(ms)
     background = all(m.background for m in ms)
@@ -1751,6 +1752,11 @@ def _to_option(rec: _Record, text: str, published: str | None, model_hash: str,
         "classifier_probability": round(prob, 3),
         "model_hash": model_hash,
     }
+    if record_calibration is not None:
+        # The probability that the record itself is right, fitted on labelled articles' records
+        # (extractors/option_confidence.py); the sentence calibration above answers another question.
+        confidence = record_calibration(record_features(rec.option, prob, all(m.via_coref for m in ms), len(ms),
+                                                        bool(names), background))
     return Option(option=rec.option, actor=rec.actor.canonical, counterparty=tuple(names), status=status,
                   evidence=evidence, confidence=round(confidence, 3), details=details)
 
@@ -1760,8 +1766,9 @@ _PARAGRAPH = re.compile(r"\n\s*\n")
 # reste : Arduino continuera ...", "... un deal gagnant-gagnant : Qualcomm met ... ; Arduino
 # gagne ..."): a parser split after one is a slip like any other split without end punctuation
 # (``clause_breaks`` still split there for the arguments).
-_ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}\s*$|\b[A-Z][a-z]{0,3}\.\s*$")
 _ENDS = frozenset(".!?。！？…\"”»")
+# "U.S.", "Corp." at the end of a parser's sentence: before a lower-case word it ends no sentence.
+_ABBREVIATION_END = re.compile(r"\b(?:[A-Z]\.){2,}\s*$|\b[A-Z][a-z]{0,3}\.\s*$")
 
 
 def sentences(doc: Doc, *, text: str | None = None) -> list[tuple[int, int]]:
@@ -1966,7 +1973,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _attach_deal_sentences(records, text, bounds, orgs, data)
     _attach_deal_refs(records, doc, text, bounds, orgs, data)
     _mark_precedents(records, salient)
-    return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration) for r in records)
+    return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration, model.record_calibration)
+                 for r in records)
 
 
 def _without_own_units(found: list[_Found], option: str) -> list[_Found]:

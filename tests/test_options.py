@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -166,6 +167,27 @@ def test_calibration_matches_shipped_model() -> None:
     assert model.calibration is not None, "calibration.json is stale: run `make train`"
     assert model.calibration.model_hash == model.model_hash
     assert 0.0 < model.calibration(0.01) < model.calibration(0.5) < model.calibration(0.99) < 1.0
+
+
+def test_record_confidence_refits_from_shipped_outcomes() -> None:
+    from extractors.option_confidence import RecordCalibration, load_outcomes
+
+    shipped = shipped_model().record_calibration
+    assert shipped is not None, "record_calibration.json is missing: run `make train`"
+    refit = RecordCalibration.fit(load_outcomes())
+    assert (refit.n, refit.positives) == (shipped.n, shipped.positives)
+    assert refit.coef == pytest.approx(shipped.coef, abs=1e-5)
+    assert refit.intercept == pytest.approx(shipped.intercept, abs=1e-5)
+
+
+def test_record_confidence_rejects_other_features(tmp_path: Path) -> None:
+    from extractors.option_confidence import RecordCalibration
+
+    path = tmp_path / "record_calibration.json"
+    path.write_text('{"method": "logistic", "features": ["probability"], "coef": [1.0], "intercept": 0.0, '
+                    '"n": 1, "positives": 1}', encoding="utf-8")
+    with pytest.raises(ValueError, match="not a record calibration"):
+        RecordCalibration.load(path)
 
 
 # The NER tags some product names ORG; blank pipelines in the case tables have no NER, so the rule

@@ -46,6 +46,12 @@ from extractors.option_classifier import (
     out_of_fold,
     shipped_model,
 )
+from extractors.option_confidence import (
+    RECORD_CALIBRATION_PATH,
+    RecordCalibration,
+    leave_one_batch_out,
+    load_outcomes,
+)
 from extractors.option_cues import OPTIONS, find_cues, option_data, sentence_cue_labels
 from extractors.options import MIN_PROB, detect_options
 from pipeline.config import load_settings
@@ -213,7 +219,8 @@ def _table(title: str, rows: Sequence[dict[str, Any]], probs: Sequence[dict[str,
         print(f"hard-negative precision ({name}): {1 - _score(rows, preds[name])['hard_neg_flagged']:.3f}")
 
 
-def reliability(probs: np.ndarray, labels: np.ndarray, calibration: Calibration | None) -> None:
+def reliability(probs: np.ndarray, labels: np.ndarray, calibration: Calibration | None,
+                unit: str = "(sentence, option) pairs with a cue of the option") -> None:
     """Bins of (calibrated) probability: count, mean probability, share of true labels."""
     values = np.array([calibration(p) for p in probs]) if calibration is not None else probs
     print(f"{'bin':<12} {'pairs':>6} {'mean p':>7} {'true':>6}")
@@ -223,7 +230,7 @@ def reliability(probs: np.ndarray, labels: np.ndarray, calibration: Calibration 
             print(f"[{lo:.1f}, {hi:.1f}{']' if hi == 1 else ')'}  {int(sel.sum()):6d} {values[sel].mean():7.3f} "
                   f"{labels[sel].mean():6.3f}")
     brier = float(np.mean((values - labels) ** 2)) if len(values) else 0.0
-    print(f"Brier score {brier:.3f} over {len(values)} (sentence, option) pairs with a cue of the option")
+    print(f"Brier score {brier:.3f} over {len(values)} {unit}")
 
 
 def _development_articles() -> set[str]:
@@ -283,6 +290,22 @@ def main() -> None:
               f"{fitted.positives} positive)")
     elif model.calibration is None:
         print(f"WARNING: {CALIBRATION_PATH.name} is missing or stale for this model: run `make train`")
+    record_confidence(write=args.write)
+
+
+def record_confidence(*, write: bool) -> None:
+    """Leave-one-batch-out reliability of the record confidence, then refit it on every batch."""
+    outcomes = load_outcomes()
+    batches = sorted({r["batch"] for r in outcomes})
+    pairs = leave_one_batch_out(outcomes)
+    print(f"\nrecord confidence: leave-one-batch-out over {len(batches)} labelled batches ({len(outcomes)} records, "
+          f"{sum(int(r['correct']) for r in outcomes)} right)")
+    reliability(np.array([p for p, _ in pairs]), np.array([y for _, y in pairs], dtype=float), None,
+                unit="records (each predicted by a model fitted without its batch)")
+    if write:
+        fitted = RecordCalibration.fit(outcomes)
+        RECORD_CALIBRATION_PATH.write_text(fitted.to_json(), encoding="utf-8")
+        print(f"wrote {RECORD_CALIBRATION_PATH} ({fitted.n} records, {fitted.positives} right)")
 
 
 if __name__ == "__main__":
