@@ -16,29 +16,19 @@ from __future__ import annotations
 
 import csv
 import json
-import re
 import sys
-import unicodedata
 from pathlib import Path
 from typing import Any
 
-from tests.eval.score import SUFFIXES
+from tests.eval.score import norm
 
 COLUMNS = ("batch", "article", "option", "classifier_probability", "via_coref", "evidence", "counterparty",
            "background", "correct")
 
 
 def _norm(name: Any, aliases: dict[str, str]) -> str:
-    """The scorer's name key (tests/eval/score.py ``norm``) with a batch's own aliases."""
-    if isinstance(name, dict):
-        name = name.get("canonical") or name.get("name")
-    if not name:
-        return ""
-    s = unicodedata.normalize("NFKD", str(name))
-    s = "".join(c for c in s if not unicodedata.combining(c)).casefold()
-    s = re.sub(r"[’'`]s\b", "", s)
-    s = re.sub(r"[^\w\s]", " ", s)
-    key = " ".join(w for w in s.split() if w not in SUFFIXES)
+    """The project scorer's name key (``tests.eval.score.norm``), then the batch's own aliases."""
+    key = norm(name)
     return aliases.get(key, key)
 
 
