@@ -42,6 +42,7 @@ ROLES: frozenset[str] = frozenset(
         "memory",  # DRAM / NAND / HBM makers
         "equipment",  # fab, packaging and test equipment vendors
         "eda",  # electronic design automation software
+        "materials",  # wafers, substrates, photomasks and process chemicals for fabs
         "hyperscaler",  # cloud / large internet platforms running data centres
         "ai_lab",  # builds AI models
         "oem",  # device, server, network-gear and car makers
@@ -49,7 +50,7 @@ ROLES: frozenset[str] = frozenset(
         "government",  # governments' ministries, agencies, regulators, legislatures
         "media",  # news agencies and publications
         "association",  # industry associations, research consortia, standards bodies
-        "other",  # materials suppliers, OSATs, software, conglomerates...
+        "other",  # OSATs, software, conglomerates, materials arms of conglomerates...
     }
 )
 KINDS: frozenset[str] = frozenset({"org", "product"})

@@ -136,7 +136,7 @@ _NAME_NOISE = re.compile(
 # ETO input types -> role. Design resources are refined by id (memory design).
 _ETO_TYPE_ROLE: dict[str, str] = {
     "tool_resource": "equipment",
-    "material_resource": "other",
+    "material_resource": "other",  # conglomerates supply materials too; pure plays are curated as materials
     "design_resource": "chip_designer",
 }
 _ETO_INPUT_ROLE: dict[str, str] = {
@@ -175,6 +175,7 @@ _HEADER = """\
 #                  memory         DRAM / NAND / HBM makers
 #                  equipment      fab, packaging and test equipment vendors
 #                  eda            electronic design automation software
+#                  materials      wafers, substrates, photomasks and process chemicals for fabs
 #                  hyperscaler    cloud / large internet platforms
 #                  ai_lab         builds AI models
 #                  oem            device, server, network-gear and car makers
@@ -182,7 +183,7 @@ _HEADER = """\
 #                  government     ministries, agencies, regulators, legislatures
 #                  media          news agencies and publications
 #                  association    industry associations, research institutes, consortia
-#                  other          materials suppliers, OSATs, software, conglomerates...
+#                  other          OSATs, software, conglomerates...
 #   tickers      stock tickers (not matched unless also listed as aliases)
 #   parent       key of the parent organisation
 #   maker        (products) key of the organisation that makes it
