@@ -74,6 +74,8 @@ class NerData:
     firm_name_particles: frozenset[str]
     legal_name_words: frozenset[str]
     maker_nouns: frozenset[str]
+    appositive_articles: frozenset[str]
+    appositive_heads: tuple[str, ...]
     role_links: frozenset[str]
     body_heads: frozenset[str]
     market_indices: regex.Pattern[str] | None
@@ -90,6 +92,7 @@ def ner_data(lang: str) -> NerData:
              "given_names", "model_words", "name_conjunctions", "determiners", "place_words", "common_noun_endings",
              "common_nouns", "government_words", "firm_conjunctions", "site_domains", "org_descriptors",
              "name_links", "company_words", "firm_name_particles", "maker_nouns", "role_links",
+             "appositive_articles", "appositive_heads",
              "body_heads", "market_indices", "thing_articles", "verb_clitics", "legal_name_words")
     unknown = set(data) - {"labels", "trim_chars", "capitalised_names", "gazetteer", "word_list", "role_orgs", *lists}
     role_orgs = data.get("role_orgs", {})
@@ -155,6 +158,8 @@ def ner_data(lang: str) -> NerData:
         firm_name_particles=frozenset(w.casefold() for w in data.get("firm_name_particles", [])),
         legal_name_words=frozenset(w.casefold() for w in data.get("legal_name_words", [])),
         maker_nouns=frozenset(w.casefold() for w in data.get("maker_nouns", [])),
+        appositive_articles=frozenset(w.casefold() for w in data.get("appositive_articles", [])),
+        appositive_heads=tuple(w.casefold() for w in data.get("appositive_heads", [])),
         role_links=frozenset(w.casefold() for w in data.get("role_links", [])),
         body_heads=frozenset(w.casefold() for w in data.get("body_heads", [])),
         market_indices=_alternation([*base.get("market_indices", []), *data.get("market_indices", [])]),
@@ -398,6 +403,11 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         found += by_case
     if rules and (data.org_descriptors or data.company_words):
         found += _described_organisations(doc, data, ctx.lang, found)
+    apposed: set[tuple[int, int]] = set()
+    if rules and data.appositive_heads:
+        apposed = _appositive_organisations(doc, data, ctx.lang, found)
+        found += [Span(doc, a, b, label="ORG") for a, b in apposed
+                  if not any(ent.start == a and ent.end == b for ent in found)]
     # A stock index is no organisation, even named after its exchange ("Nasdaq 100", "CAC 40").
     indices = ([m.span() for m in data.market_indices.finditer(text)]
                if rules and data.market_indices is not None else [])
@@ -408,6 +418,8 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
         found = _whole_firm_names(doc, found, data)
     for ent in sorted(found, key=lambda e: e.start):
         label = data.labels.get(ent.label_, "MISC")
+        if (ent.start, ent.end) in apposed:
+            label = "ORG"  # "Upmem, une start-up française": the apposition says what it is
         if label is None or (ent.id_ and (_inside_longer_word(text, ent)
                                           or _lower_case_phrase(ent, linker.kb if linker else None, data, ctx.lang))):
             continue
@@ -1003,6 +1015,69 @@ def _described_organisations(doc: Doc, data: NerData, lang: str, known: list[Spa
                     j in taken for j in range(token.i, token.i + words)):
                 take(token.i, token.i + words)
                 break
+    return found
+
+
+#: Tokens at most between an apposition's article and its company noun ("an AI software startup").
+_APPOSITION_WORDS = 4
+#: Tokens at most in a name described by an apposition.
+_APPOSED_NAME_TOKENS = 4
+
+
+def _apposed_name_token(token: Any, data: NerData) -> bool:
+    """A token that may belong to a company's name: capitalised, or letters with digits ("MK1")."""
+    text = token.text
+    return (bool(text) and text.isalnum() and not token.is_stop and text.casefold() not in data.places
+            and text.casefold() not in data.person_titles and (text[:1].isupper() or (
+                any(c.isdigit() for c in text) and any(c.isupper() for c in text))))
+
+
+def _appositive_organisations(doc: Doc, data: NerData, lang: str, known: list[Span]) -> set[tuple[int, int]]:
+    """Token spans of names that the apposition after them makes organisations.
+
+    "AMD has acquired MK1, an AI software startup", "un contrato con Tsavorite Scalable
+    Intelligence, una firma estadounidense": a capitalised run right before a comma, then an
+    indefinite article and, a few plain words on, a company noun of the language. New companies
+    appear in the news this way before any list has them. A preposition or other function word
+    before the noun ("a co-founder of the startup") or a run of dictionary words only ("In July,
+    a company ...") makes no name. A name already found unlinked and read as something else
+    (the model's MISC, a rule's person) is the organisation; a linked one keeps its entry.
+    """
+    # The statistical model's persons stay persons ("Tim Cook, a company veteran"); a rule's guess
+    # from capitals alone yields to the apposition.
+    model_persons = {(ent.start, ent.end) for ent in doc.ents if ent.label_ in {"PERSON", "PER"}}
+    unlinked = {ent.end: ent for ent in known if not ent.id_ and ent.label_ != "ORG"
+                and (ent.start, ent.end) not in model_persons}
+    taken = {i for ent in known for i in range(ent.start, ent.end)}
+    found: set[tuple[int, int]] = set()
+    for comma in doc:
+        k = comma.i
+        if comma.text != "," or k == 0 or k + 2 >= len(doc) or doc[k + 1].lower_ not in data.appositive_articles:
+            continue
+        head = None
+        for j in range(k + 2, min(len(doc), k + 3 + _APPOSITION_WORDS)):
+            if _glued_word(doc, j).endswith(data.appositive_heads) and doc[j].is_alpha:
+                head = j
+                break
+            if doc[j].is_stop or (doc[j].is_punct and doc[j].text not in _HYPHENS):
+                break
+        if head is None:
+            continue
+        before = unlinked.get(k)
+        if before is not None and all(_apposed_name_token(t, data) for t in before):
+            found.add((before.start, k))
+            continue
+        start = k
+        while start > 0 and k - start < _APPOSED_NAME_TOKENS and start - 1 not in taken \
+                and _apposed_name_token(doc[start - 1], data) and (start == k or doc[start - 1].whitespace_):
+            start -= 1
+        if start == k or (start > 0 and start - 1 in taken):
+            continue
+        run = doc[start:k]
+        if not any(_unknown_name_word(t, data, lang) or not t.is_alpha or t.text.isupper() for t in run):
+            continue
+        found.add((start, k))
+        taken.update(range(start, k))
     return found
 
 
