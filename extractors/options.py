@@ -43,7 +43,7 @@ from pipeline.records import Entity, Evidence, Option, Quantity
 
 #: Knowledge-base roles of companies that make chips (or chip tools): they are counterparties of
 #: chip buyers, and their own products are not a "build" option.
-CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "eda"})
+CHIP_ROLES: frozenset[str] = frozenset({"chip_designer", "foundry", "idm", "memory", "equipment", "eda", "materials"})
 #: Roles that never hold a chip strategy of their own in news (they report, fund or regulate).
 NON_PARTY_ROLES: frozenset[str] = frozenset({"government", "media", "association"})
 #: Roles of the bodies a company may join as a partner option (a research consortium such as Sematech).
@@ -1160,9 +1160,12 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
             actor, via = coref, True
         elif parties:
-            # All parties make chips: the article's subject, if it is one of them, leads.
-            lead = [o for o in parties if ctx.salient is not None and o.canonical == ctx.salient.canonical]
-            actor = lead[0] if lead else parties[0]
+            # All parties make chips: a fab's supplier of materials or tools is the other side
+            # ("Soitec et STMicroelectronics ... leur coopération": ST's supply is at stake); among
+            # the rest the article's subject, if it is one of them, leads.
+            users = [o for o in parties if not _supplies_fabs(o)] or list(parties)
+            lead = [o for o in users if ctx.salient is not None and o.canonical == ctx.salient.canonical]
+            actor = lead[0] if lead else users[0]
     if actor is None:
         return []
     seen: set[str] = {actor.canonical}
@@ -1376,6 +1379,8 @@ def _implicit_subject(ctx: _SentenceCtx) -> Org | None:
     return ctx.salient if not ctx.sent_orgs else None
 
 
+#: Roles of companies that sell to chip plants: wafers, substrates and chemicals, or tools.
+_FAB_SUPPLIER_ROLES = frozenset({"materials", "equipment"})
 #: Roles of companies that buy chips without making them: partners of chipmakers whose strategy it is.
 BUYER_ROLES: frozenset[str] = frozenset({"hyperscaler", "ai_lab", "oem"})
 #: How far (characters) after a partner cue a "with" may introduce its counterparty
@@ -1438,9 +1443,24 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
 
 
 def _buyer_leads(first: Org, second: Org) -> bool:
-    """True when ``first`` only makes chips and ``second`` only buys them: the buyer's chip
-    strategy is at stake, so it is the actor (OPTIONS.md: "NVIDIA partners with OpenAI" is OpenAI's)."""
-    return first.chipmaker and bool(second.roles & BUYER_ROLES) and not second.roles & CHIP_ROLES
+    """True when ``first`` only makes chips and ``second`` makes none: the buyer's chip strategy
+    is at stake, so it is the actor (OPTIONS.md: "NVIDIA partners with OpenAI" is OpenAI's).
+
+    A company the knowledge base does not know ("Reliance Industries") counts as a buyer too: the
+    chipmakers that matter are in it, so an unknown partner of one is most often its customer.
+    Known companies of other trades stay on the side the sentence gives them: an investor funds
+    the chipmaker ("Intel signed an agreement with Brookfield" for its fabs), a licensor gives
+    it technology ("AMD signed a licensing agreement with AT&T").
+    """
+    if _supplies_fabs(first) and second.roles & _MAKER_ROLES and not _supplies_fabs(second):
+        return True  # "Soitec and STMicroelectronics signed an agreement": the fab buys the wafers
+    return first.chipmaker and (bool(second.roles & BUYER_ROLES) or not second.roles) \
+        and not second.roles & CHIP_ROLES
+
+
+def _supplies_fabs(org: Org) -> bool:
+    """True for a company that only sells fabs their materials or tools (Soitec, ASML)."""
+    return bool(org.roles) and org.roles <= _FAB_SUPPLIER_ROLES
 
 
 def _outside_apposition(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> Org:
