@@ -783,7 +783,11 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             actor, via = coref, True
     if target is not None and actor is not None and target.canonical == actor.canonical:
         return []
-    scoped = _is_chip_target(target, ctx)
+    # A chipmaker's takeover of a start-up no list knows ("NVIDIA has finalized a $400 million
+    # acquisition of CentML, a Toronto-based AI startup") builds its chip business: its AI software
+    # and teams are what the chips are sold with.
+    scoped = _is_chip_target(target, ctx) or (actor is not None and actor.chipmaker and target is not None
+                                                and not target.roles)
     if not scoped and target is None:
         # "Western Digital habe andere Kaufinteressenten ausgestochen": a named bidder with no
         # object and no chip word speaks of a deal named elsewhere; it counts only where the
