@@ -26,7 +26,7 @@ from spacy.tokens import Doc
 
 from extractors.base import ExtractContext, doc_text
 from extractors.entities import sentence_bounds
-from extractors.kb import KBEntry, KnowledgeBase, load_kb, normalize_alias
+from extractors.kb import KBEntry, KnowledgeBase, has_legal_form, load_kb, normalize_alias
 from extractors.option_classifier import Calibration, ShippedModel, shipped_model
 from extractors.option_confidence import RecordCalibration, record_features
 from extractors.option_cues import (
@@ -1230,15 +1230,27 @@ def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
     if len(before) < 2 or conjunctions is None:
         return None
     first, second = before[-2], before[-1]
-    if first.canonical == second.canonical or _gap_words(ctx.text, second.end, a) > _ACCORD_GAP \
-            or "," in ctx.text[second.end:a]:
+    # "Toyota Motor Corp. and Denso Corp. are considering": a legal form ends the name.
+    first_end, second_end = _name_end(first, ctx.text), _name_end(second, ctx.text)
+    if first.canonical == second.canonical or _gap_words(ctx.text, second_end, a) > _ACCORD_GAP \
+            or "," in ctx.text[second_end:a]:
         return None
-    gap = ctx.text[first.end:second.start]
-    if not conjunctions.search(gap) or _gap_words(ctx.text, first.end, second.start) > 2:
+    gap = ctx.text[first_end:second.start]
+    if not conjunctions.search(gap) or _gap_words(ctx.text, first_end, second.start) > 2:
         return None
     if len(before) > 2 and _gap_words(ctx.text, before[-3].end, first.start) <= 1:
         return None  # "Google, Meta and OpenAI": a list, not the two sides of one agreement
     return first, second
+
+
+_NEXT_WORD = re.compile(r"\s+[\w.&]+")
+
+
+def _name_end(org: Org, text: str) -> int:
+    """Where a company's name ends in ``text``: after a legal form that follows the mention
+    ("Denso Corp."), else at the mention's end."""
+    m = _NEXT_WORD.match(text, org.end)
+    return m.end() if m is not None and has_legal_form(text[org.start:m.end()]) else org.end
 
 
 def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_Found]:
@@ -1327,7 +1339,12 @@ def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     development"), is none.
     """
     sides = _money_sides(a, b, ctx)
-    if sides is None or has_chip_term(ctx.text[b:sides[1].start], ctx.data):
+    if sides is None:
+        return []
+    company = ctx.data.pattern("company_terms")
+    described = company.search(ctx.text, b, sides[1].start) if company is not None else None
+    # The words from a company noun on describe the investee ("in Japanese chipmaker Rapidus").
+    if has_chip_term(ctx.text[b:described.start() if described else sides[1].start], ctx.data):
         # "investir 7 milliards de dollars dans l'achat de puces Nvidia": money put into chips
         # bought from the company, not into the company.
         return []
@@ -1337,7 +1354,12 @@ def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if investor.chipmaker:
         return [_Found(investee, False, [(investor, "investor")], False)]
     if investee.chipmaker:
-        return [_Found(investor, False, [(investee, "partner")], False)]
+        # "Toyota Motor Corp. and Denso Corp. are considering making additional investments in
+        # Rapidus": each of two companies joined before the cue invests.
+        pair = _coordinated_pair(a, ctx)
+        investors = [pair[0], investor] if pair is not None and pair[1].canonical == investor.canonical \
+            and not pair[0].chipmaker and pair[0].party else [investor]
+        return [_Found(o, False, [(investee, "partner")], False) for o in investors]
     return []
 
 
@@ -1447,8 +1469,10 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
 
 
 def _buyer_leads(first: Org, second: Org) -> bool:
-    """True when ``first`` only makes chips and ``second`` makes none: the buyer's chip strategy
-    is at stake, so it is the actor (OPTIONS.md: "NVIDIA partners with OpenAI" is OpenAI's).
+    """True when ``second``'s chip supply is at stake rather than ``first``'s, so it is the actor.
+
+    ``first`` only makes chips and ``second`` makes none (OPTIONS.md: "NVIDIA partners with
+    OpenAI" is OpenAI's), or ``first`` only supplies fabs and ``second`` runs them.
 
     A company the knowledge base does not know ("Reliance Industries") counts as a buyer too: the
     chipmakers that matter are in it, so an unknown partner of one is most often its customer.
