@@ -427,7 +427,7 @@ def extract_entities(doc: Doc, ctx: ExtractContext) -> tuple[Entity, ...]:
                       or any(a <= ent.start_char and ent.end_char <= b for a, b in indices)):
             continue
         if rules and not ent.id_ and (_is_noise(ent) or _in_capitals_line(ent) or _names_a_term(ent, terms, data)
-                                      or _ticker(ent)):
+                                      or _ticker(ent) or _model_word_after_number(ent, data)):
             continue
         if rules and ent.id_ and (_common_word_before_maker(ent, data, ctx.lang)
                                   or (linker is not None and _lower_word_inside(ent, linker.kb, data, ctx.lang))):
@@ -1500,6 +1500,13 @@ _MODEL_WORD = regex.compile(r"[ \-‐‑](\p{L}+\+?)(?!\w)")
 # and only with a model number right after it.
 _SERIES_CODE = regex.compile(r"[ \-‐‑]\p{Lu}{2,4}(?=[ \-‐‑][A-Za-z]{0,3}\d)")
 _YEAR = regex.compile(r"(?:19|20)\d\d")
+
+
+def _model_word_after_number(ent: Span, data: NerData) -> bool:
+    """True for a lone model word after a number ("les Pixel 6 et 6 Pro"): the end of a product's
+    name that the statistical model cut off, never a name of its own."""
+    return (len(ent) == 1 and ent.text.casefold() in data.model_words and ent.start > 0
+            and ent.doc[ent.start - 1].text.isdigit())
 
 
 def _model_tail(text: str, end: int, has_number: bool, model_words: frozenset[str]) -> int:

@@ -409,6 +409,15 @@ def _listing_exchange(org: Org, text: str) -> bool:
     return bool(_LISTING.match(text, org.end)) and text.rfind("(", 0, org.start) > text.rfind(")", 0, org.start)
 
 
+_CREDIT = re.compile(r"\s*(?:/[^()\n]*)?\)[ \t]*(?:\n|$)")
+
+
+def _source_credit(org: Org, text: str) -> bool:
+    """True for a publisher credited in brackets at the end of a line ("... Granulate
+    (Developpez.com)", "(Reuters/onvista)"): it reports the news, it takes no part in it."""
+    return text[:org.start].rstrip(" \t").endswith("(") and bool(_CREDIT.match(text, org.end))
+
+
 def salient_org(orgs: Sequence[Org], body_start: int) -> Org | None:
     """The company the article is about: the most-mentioned party that is not a chipmaker.
 
@@ -490,7 +499,9 @@ def _status(cue: CueMatch, cue_abs: tuple[int, int], clause_cues: list[tuple[int
             if min(abs(s - cue_abs[1]), abs(cue_abs[0] - e)) > (_DENIAL_REACH if name == "denied" else _STATUS_REACH):
                 continue  # far along a long clause, a status word is about something else
             nearest = min(clause_cues, key=lambda c: 0 if s < c[1] and e > c[0] else min(abs(s - c[1]), abs(c[0] - e)))
-            if nearest == cue_abs:
+            # A denial governs every move of the report it answers, not only the nearest cue
+            # ("denied a media report that it is considering buying a small stake in").
+            if nearest == cue_abs or (name == "denied" and e <= cue_abs[0]):
                 mine.append((name, (s, e, t)))
     if not mine:
         return cue.cue.status, [], False
@@ -697,8 +708,14 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         elif actor is None and before and target is not None:
             actor = before[-1]
     else:
-        actor = before[-1] if before else None
-        relative = _relative_object(before, a, b, ctx) if before and \
+        # "Nexperia, une société ... appartenant au chinois Wingtech, a confirmé son intention
+        # d'acquérir": a company in an apposition only describes the subject.
+        actor = _outside_apposition(before, a, ctx) if before else None
+        apposed = actor is not None and actor is not before[-1]
+        with_party = _with_party(before, ctx)
+        if with_party is not None:
+            actor = before[-2]  # "SK Hynix ha llegado a un acuerdo con Intel para comprarle ..."
+        relative = _relative_object(before, a, b, ctx) if before and not apposed and \
             _object(ctx.sent_orgs, text, b, window_end, 6, None) is None else None
         if relative is not None:
             # "Annapurna Labs, which Amazon acquired in 2015": bought in a relative clause.
@@ -731,10 +748,17 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             return []
         # "Western Digital (which had bought it ...)": a company does not buy itself, so the
         # pronoun stands for another one.
-        target = (_object(ctx.sent_orgs, text, b, window_end, 6, None, data.pattern("company_terms"))
-                  or _pronoun_target(a, b, ctx, actor))
-        if target is not None and (_between(data.pattern("source_markers"), text, b, target.start)
-                                   or _possessed_thing(target, ctx) or _product_object(b, target, ctx)):
+        target = _object(ctx.sent_orgs, text, b, window_end, 6, None, data.pattern("company_terms"))
+        named = target is not None
+        target = target or _pronoun_target(a, b, ctx, actor)
+        if target is None and with_party is not None and _sold_unit_follows(b, ctx):
+            # "... un acuerdo con Intel para comprarle la división de SSD", "agreed with Intel to
+            # buy its NAND business": the company dealt with sells its own unit.
+            target = with_party
+        # What follows a company named after the verb says what is bought; an antecedent's own
+        # words elsewhere ("NXP's market capitalization ... to buy the company") do not.
+        if named and target is not None and (_between(data.pattern("source_markers"), text, b, target.start)
+                                             or _possessed_thing(target, ctx) or _product_object(b, target, ctx)):
             # "buying DRAM supplies from Samsung", "buy out as much of TSMC's processor capacity",
             # "buy chips made by TSMC": the company sells, owns or makes what is bought; a
             # purchase, not a takeover.
@@ -804,6 +828,25 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+def _with_party(before: Sequence[Org], ctx: _SentenceCtx) -> Org | None:
+    """The last company before a buying verb when a with-marker joins it to the subject before it.
+
+    "SK Hynix reached an agreement with Intel to buy ...": Intel is the other side of the
+    agreement, SK Hynix the buyer.
+    """
+    if len(before) < 2:
+        return None
+    gap_end = len(ctx.text[:before[-1].start].rstrip())
+    return before[-1] if _ends_with(ctx.data.pattern("with_markers"), ctx.text, before[-2].end, gap_end) else None
+
+
+def _sold_unit_follows(b: int, ctx: _SentenceCtx) -> bool:
+    """True when a company word names the object of a buying verb ("la división de SSD", "its
+    NAND business"): a unit, not chips ("to buy its chips")."""
+    company = ctx.data.pattern("company_terms")
+    return bool(company is not None and company.search(ctx.text, b, min(ctx.clause[1], b + 30)))
 
 
 def _own_unit_sold(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
@@ -993,7 +1036,8 @@ def _names_product(text: str, b: int, limit: int, data: OptionLangData) -> bool:
 
 
 def _pronoun_target(a: int, b: int, ctx: _SentenceCtx, actor: Org | None = None) -> Org | None:
-    """The company a pronoun right after a buying verb stands for ("would be willing to buy it").
+    """The company a pronoun right after (or, as a clitic, right before) a buying verb stands for
+    ("would be willing to buy it", "que Renesas la adquiera").
 
     The antecedent is the chip company named last before the cue in the sentence, else the last
     one of the previous sentence; a pronoun with no such company, or with a chip word between that
@@ -1001,13 +1045,19 @@ def _pronoun_target(a: int, b: int, ctx: _SentenceCtx, actor: Org | None = None)
     ``actor`` (the verb's subject) is never its own object.
     """
     pron = ctx.data.pattern("object_pronouns")
-    if pron is None:
-        return None
     rest = ctx.text[b:ctx.sent[1]]
-    if not pron.match(ctx.text, b + len(rest) - len(rest.lstrip())):
+    after = pron is not None and pron.match(ctx.text, b + len(rest) - len(rest.lstrip()))
+    # Romance object clitics stand before the verb ("que Renesas la adquiera", "l'a rachetée").
+    before = _ends_with(ctx.data.pattern("object_clitics"), ctx.text, max(ctx.sent[0], a - 8),
+                        len(ctx.text[:a].rstrip()))
+    if not after and not before and not ctx.text[max(ctx.sent[0], a - 2):a].endswith(("l'", "l’")):
         return None
     for orgs in ([o for o in ctx.sent_orgs if o.end <= a], ctx.prev_orgs):
-        makers = [o for o in orgs if o.roles & CHIP_ROLES and (actor is None or o.canonical != actor.canonical)]
+        others = [o for o in orgs if actor is None or o.canonical != actor.canonical]
+        # "Dialog Semiconductor, proveedor de Apple, se aviene a que Renesas la adquiera": a
+        # company in an apposition only describes the antecedent.
+        last = _outside_apposition(others, a, ctx) if others else None
+        makers = [o for o in others[:others.index(last) + 1] if o.roles & CHIP_ROLES] if last is not None else []
         if makers:
             chips = ctx.data.pattern("chip_terms")
             return None if _between(chips, ctx.text, makers[-1].end, a) else makers[-1]
@@ -1035,12 +1085,15 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     parties = [o for o in ctx.orgs if id(o) not in skip]
     before = [o for o in parties if o.end <= a]
     with_pat = ctx.data.pattern("with_markers")
-    design_partner = None
-    if len(before) >= 2 and before[-1].chipmaker and not before[-2].chipmaker \
-            and _first_after_marker([before[-1]], with_pat, ctx.text, before[-2].end, a) is not None:
-        # "OpenAI partnered with Broadcom to build its first in-house AI processors": the
-        # chipmaker after "with" designs it with the subject, whose chip it is.
-        design_partner, before = before[-1], before[:-1]
+    designers: list[Org] = []
+    makers = _list_ending(before, ctx.text, ctx.data) if before and before[-1].chipmaker else []
+    first = next((i for i, o in enumerate(before) if makers and o is makers[0]), 0)
+    if first >= 1 and all(o.chipmaker for o in makers) and not before[first - 1].chipmaker \
+            and _first_after_marker([makers[0]], with_pat, ctx.text, before[first - 1].end, a) is not None:
+        # "OpenAI partnered with Broadcom to build its first in-house AI processors", "Microsoft
+        # has worked with AMD and Qualcomm for custom chips": the chipmakers after "with" design
+        # it with the subject, whose chip it is.
+        designers, before = makers, before[:first]
     pronouns = ctx.data.pattern("possessive_pronouns")
     # "unveil its Silicon One chip": a name after the possessive inside the cue is the chip itself.
     inside = [o for o in parties if a <= o.start < b and not o.chipmaker
@@ -1062,13 +1115,19 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         actor = after[0] if after else None
     if actor is not None and actor.chipmaker:
         return []  # a chipmaker's own chip is its product, not a build option (OPTIONS.md)
+    subjects = _list_ending(before, ctx.text, ctx.data) if actor is not None and not inside and before else []
+    if len(subjects) > 1 and not designers and "," not in ctx.text[before[-1].end:a] \
+            and _gap_words(ctx.text, before[-1].end, a) <= _SUBJECT_GAP:
+        # "Apple et Samsung conçoivent également leurs propres puces": each subject of a list
+        # right before the cue builds its own chip.
+        return [_Found(o, False, [], False) for o in subjects if not o.chipmaker]
     via = False
     if actor is None:
         actor = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
         via = actor is not None
     if actor is None:
         return []
-    partner = design_partner
+    partner = designers[0] if designers else None
     custom = ctx.data.pattern("custom_words")
     if partner is None and custom is not None and custom.search(ctx.text, a, b) \
             and not _ends_with(pronouns, ctx.text, ctx.sent[0], a):
@@ -1079,7 +1138,7 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
                         and not (pronouns is not None and pronouns.search(ctx.text, a, o.start))), None)
     partner = partner or _first_after_marker([o for o in ctx.orgs if o.chipmaker], with_pat,
                                              ctx.text, ctx.clause[0], ctx.clause[1])
-    cps = [(partner, "design_partner")] if partner is not None else []
+    cps = [(o, "design_partner") for o in designers or ([partner] if partner is not None else [])]
     return [_Found(actor, via, cps, False)]
 
 
@@ -1146,6 +1205,12 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     buyers = [o for o in parties if not o.chipmaker]
     # The first company named leads a pair taken from the previous sentence (its subject).
     actor = (buyers[0] if via else _nearest(buyers, a)) if buyers else None
+    ahead = [o for o in buyers if o.end <= a]
+    if not via and cue.cue.subtype == "investment" and cue.cue.form == "noun" and ahead:
+        # "considering buying a small stake in SoftBank Group Corp's chip company Arm": the stake
+        # is the subject's; the company it is in, not its owner, is the other side.
+        actor = ahead[-1]
+        parties = [o for o in parties if o.end <= a or not _possessor_of_next(o, ctx)]
     directed = None if via else (_between_pair(b, ctx) or _with_subject(a, b, parties, ctx)
                                  or (_verb_object(a, b, parties) if cue.cue.form in _VERB_FORMS else None))
     if directed is not None:
@@ -1212,10 +1277,30 @@ _CONTROL_AFTER = 15
 _SHARE_REACH = 20
 #: Words between the second company of a pair and an agreement cue ("have recently signed").
 _ACCORD_GAP = 4
+#: Characters between a switch cue and the own-chip cue that is its object ("switched over to its own").
+_SWITCH_OBJECT = 3
+#: Words at most between the last of several subjects and a build cue ("Apple and Samsung also design").
+_SUBJECT_GAP = 4
 #: Words at most between a chip designer and its switch of foundry ("Qualcomm is moving the chip from").
 _SWITCH_GAP = 4
 #: Characters after "with a/an ..." within which a company name makes the party named after all.
 _UNNAMED_REACH = 60
+
+
+def _possessor_of_next(org: Org, ctx: _SentenceCtx) -> bool:
+    """True when ``org`` owns the next company named ("SoftBank Group Corp's chip company Arm")."""
+    possessive = ctx.data.pattern("possessives")
+    end = org.end
+    for _ in range(3):  # over a legal form ("SoftBank Group Corp's")
+        word = _NEXT_WORD.match(ctx.text, end)
+        if word is None or not has_legal_form(ctx.text[org.start:word.end()]):
+            break
+        end = word.end()
+    m = possessive.match(ctx.text, end) if possessive is not None else None
+    if m is None:
+        return False
+    nxt = next((o for o in ctx.orgs if o.start >= m.end()), None)
+    return nxt is not None and _gap_words(ctx.text, m.end(), nxt.start) <= 4
 
 
 def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
@@ -1597,6 +1682,13 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
             # "Qualcomm is moving the chip from Samsung Foundry to TSMC": a chip designer without
             # fabs buys manufacturing, so a new foundry is its new supplier.
             return [_Found(designer, False, [(foundries[0], "new_supplier")], False, True)]
+    # The sentence's first chip designer without fabs before the cue is the buyer of wafers
+    # ("Nvidia will ... von TSMC und Samsung ... auch bei Intel fertigen zu lassen").
+    wafer_buyer = next((o for o in ctx.sent_orgs if o.end <= a and _fabless(o)), None)
+    if wafer_buyer is not None:
+        foundry_move = _foundry_diversify(wafer_buyer, a, ctx)
+        if foundry_move:
+            return foundry_move
     if subject and subject[-1].chipmaker and len(gap.split()) <= 1 and "," not in gap \
             and not has_chip_term(gap, ctx.data):
         # "a pressing need for Qualcomm to diversify": a chipmaker spreads its customers, not
@@ -1632,6 +1724,26 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     # diversification to chips (:func:`_corroborated`).
     scoped = bool(cps) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
     return [_Found(o, via, cps, False, scoped) for o in actors]
+
+
+def _foundry_diversify(designer: Org, a: int, ctx: _SentenceCtx) -> list[_Found]:
+    """A chip designer without fabs spreading its manufacturing over more foundries, or none.
+
+    Such a designer buys wafers, so its foundries are its suppliers: "Nvidia will Abhängigkeit von
+    TSMC und Samsung reduzieren", "auf eine größere Zahl von Fertigungspartnern setzen, um seine
+    Abhängigkeit ... zu reduzieren" (the clause names a foundry as the old supplier, or speaks of
+    manufacturing). The foundries named from the cue on, other than the old ones, are new suppliers.
+    """
+    dominant = _dominant(ctx)
+    s, e = ctx.sent
+    if not (dominant is not None and dominant.roles & _FOUNDRY_ROLES) \
+            and not _between(ctx.data.pattern("foundry_terms"), ctx.text, s, e):
+        return []
+    old = {o.canonical for o in _listed([o for o in ctx.sent_orgs if dominant is not None
+                                         and o.start >= dominant.start], ctx.text, ctx.data)}
+    new = [(o, "new_supplier") for o in ctx.sent_orgs if o.start >= a and o.roles & _FOUNDRY_ROLES
+           and o.canonical != designer.canonical and o.canonical not in old]
+    return [_Found(designer, False, new, False, True)]
 
 
 def _list_ending(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
@@ -1903,7 +2015,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     kb = load_kb()
     named = {name for o in orgs if o.start not in chip_at for name in (o.canonical, _parent_name(o, kb)) if name}
     parties = [o for o in orgs if o.party and not _product_appositive(o, text, data)
-               and not _product_modifier(o, text, data) and not _listing_exchange(o, text)]
+               and not _product_modifier(o, text, data) and not _listing_exchange(o, text)
+               and not _source_credit(o, text)]
     pub_year = _published_year(ctx.published)
     bounds = sentences(doc, text=text)
     chip_consortia = _chip_consortia(orgs, bounds, text, data)
@@ -1996,6 +2109,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         [text[candidates[ci][1][0]:candidates[ci][1][1]] for ci in wanted], [ctx.lang] * len(wanted)), strict=True))
     kept: list[Mention] = []
     weak: list[Mention] = []
+    _bought_units([m for _, _, ms in pending for m in ms], parties, kb)
     for ci, cue, found_mentions in pending:
         for mention in found_mentions:
             p = probs[ci].get(mention.option, 0.0)
@@ -2023,6 +2137,23 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
     _mark_precedents(records, salient)
     return tuple(_to_option(r, original, ctx.published, model.model_hash, model.calibration, model.record_calibration)
                  for r in records)
+
+
+def _bought_units(mentions: Sequence[Mention], parties: Sequence[Org], kb: KnowledgeBase) -> None:
+    """Give a takeover that names no target the actor's chip unit that the article names.
+
+    The knowledge base files a bought company under its buyer, so in "Infineon will mit dem Zukauf
+    ... stärken" the deal is the one with the unit the article names elsewhere ("der Vertrag mit
+    ... Cypress Semiconductors"); the nearest such unit is taken.
+    """
+    for m in mentions:
+        if m.option != "acquire" or m.actor is None or m.counterparties or m.unnamed_target:
+            continue
+        units = [o for o in parties if o.roles & CHIP_ROLES and _parent_name(o, kb) == m.actor.canonical]
+        if units:
+            unit = min(units, key=lambda o: abs(o.start - m.start))
+            m.counterparties = [(unit, "target")]
+            m.scoped = True
 
 
 def _without_own_units(found: list[_Found], option: str) -> list[_Found]:
@@ -2144,6 +2275,13 @@ def _diversify_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
     """
     if mention.option != "partner" or mention.actor is None:
         return False
+    # Anywhere in the article, a partner that is only a new supplier of the actor's stated
+    # diversification is that diversification ("erwägt eine Zusammenarbeit mit Intel als
+    # Vertragsfertiger" beside "auch bei Intel fertigen zu lassen").
+    if mention.cp_key and any(d.option == "diversify" and d.actor is not None
+                              and d.actor.canonical == mention.actor.canonical and mention.cp_key <= d.cp_key
+                              for d in kept):
+        return True
     for d in kept:
         if d.option == "diversify" and d.sentence == mention.sentence and d.actor is not None \
                 and d.actor.canonical == mention.actor.canonical:
@@ -2165,12 +2303,20 @@ def _talks_about(mention: Mention, kept: Sequence[Mention]) -> bool:
 
 def _takeover_agreement(mention: Mention, kept: Sequence[Mention]) -> bool:
     """True for an agreement between two companies that the article reports as a takeover of one
-    by the other ("Untether AI ... has reached a deal with AMD" beside AMD's acquisition of it)."""
-    if not mention.accord or mention.option != "partner" or mention.actor is None:
+    by the other ("Untether AI ... has reached a deal with AMD" beside AMD's acquisition of it),
+    or for any agreement in a sentence that states a takeover of two of its parties ("Dialog
+    Semiconductor, proveedor de Apple, se aviene a que ... Renesas la adquiera ..., mediante un
+    acuerdo con ...")."""
+    if mention.option != "partner" or mention.actor is None or mention.subtype == "investment":
         return False
     sides = {mention.actor.canonical, *(o.canonical for o, _ in mention.counterparties)}
-    return any(k.option == "acquire" and k.actor is not None
-               and {k.actor.canonical, *(o.canonical for o, _ in k.counterparties)} == sides for k in kept)
+    for k in kept:
+        if k.option != "acquire" or k.actor is None or not k.counterparties:
+            continue
+        deal = {k.actor.canonical, *(o.canonical for o, _ in k.counterparties)}
+        if (mention.accord and deal == sides) or (k.sentence == mention.sentence and deal <= sides):
+            return True
+    return False
 
 
 def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
@@ -2182,9 +2328,14 @@ def _build_instead(mention: Mention, kept: Sequence[Mention]) -> bool:
     sentence of its own ("L'objectif pour OpenAI est de réduire la dépendance ... à l'égard de
     Nvidia"), so the whole article counts.
     """
-    if mention.option != "diversify" or mention.subtype != "reduce_dependence" or mention.actor is None:
+    if mention.option != "diversify" or mention.actor is None:
         return False
+    # A switch whose object is the own chip is that build ("Tesla switched over to its own chips
+    # ... from Nvidia's"); a diversification named as such stays ("sa propre puce, ... et la
+    # diversification au-delà de NVIDIA").
     return any(k.option == "build" and k.actor is not None and k.actor.canonical == mention.actor.canonical
+               and (mention.subtype == "reduce_dependence"
+                    or (k.sentence == mention.sentence and 0 <= k.start - mention.end <= _SWITCH_OBJECT))
                for k in kept)
 
 
