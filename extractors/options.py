@@ -1120,7 +1120,7 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             and _gap_words(ctx.text, before[-1].end, a) <= _SUBJECT_GAP:
         # "Apple et Samsung conçoivent également leurs propres puces": each subject of a list
         # right before the cue builds its own chip.
-        return [_Found(o, False, [], False) for o in subjects if not o.chipmaker]
+        return [_Found(o, False, [], False) for o in [*subjects, *_trailing_examples(b, ctx)] if not o.chipmaker]
     via = False
     if actor is None:
         actor = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
@@ -1139,7 +1139,27 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     partner = partner or _first_after_marker([o for o in ctx.orgs if o.chipmaker], with_pat,
                                              ctx.text, ctx.clause[0], ctx.clause[1])
     cps = [(o, "design_partner") for o in designers or ([partner] if partner is not None else [])]
-    return [_Found(actor, via, cps, False)]
+    return [_Found(actor, via, cps, False), *(_Found(o, False, [], False) for o in _trailing_examples(b, ctx)
+                                             if o.canonical != actor.canonical)]
+
+
+def _trailing_examples(b: int, ctx: _SentenceCtx) -> list[Org]:
+    """Companies named right after an examples marker that follows a build cue: they have taken the
+    move too ("conçoivent leurs propres puces, tout comme Huawei avant que les sanctions ...")."""
+    pat = ctx.data.pattern("examples")
+    at = ctx.examples_at
+    m = pat.match(ctx.text, at) if pat is not None and at is not None and at >= b else None
+    if m is None or at is None:
+        return []
+    # Set off by a comma from the cue's own words ("..., tout comme Huawei"); "commercialise ses
+    # propres puces auprès d'acteurs comme Anthropic" lists customers, not builders.
+    comma = ctx.text.rfind(",", b, at)
+    if comma < 0 or _gap_words(ctx.text, comma + 1, at) > 1:
+        return []
+    listed = _listed([o for o in ctx.orgs if o.start >= m.end()], ctx.text, ctx.data)
+    if not listed or _gap_words(ctx.text, m.end(), listed[0].start) > 0:
+        return []
+    return [o for o in listed if not o.chipmaker]
 
 
 def _listed(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
