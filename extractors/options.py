@@ -964,16 +964,42 @@ def _described_subject(a: int, ctx: _SentenceCtx, *, allow_chipmaker: bool = Tru
     (:func:`salient_org`). The caller rejects a referent that is the cue's own target; a
     chipmaker referent counts only with ``allow_chipmaker`` (as in :func:`_coref`).
     """
-    descriptions = ctx.data.pattern("descriptions")
-    if descriptions is None:
-        return None
-    last = None
-    for last in descriptions.finditer(ctx.text, ctx.clause[0], a):
-        pass
-    if last is None or any(last.end() <= o.start < a for o in ctx.orgs):
+    last = _subject_description(a, ctx)
+    if last is None:
         return None
     referent = ctx.prev_orgs[0] if ctx.prev_orgs else ctx.salient
+    if not (referent is not None and referent.roles & _described_kind(last.group(), ctx.data)):
+        referent = _kind_referent(last, ctx) or referent
     return referent if referent is not None and (allow_chipmaker or not referent.chipmaker) else None
+
+
+def _kind_referent(description: re.Match[str], ctx: _SentenceCtx) -> Org | None:
+    """The first company of the previous sentence that makes what ``description`` says, or None.
+
+    "Intel bestätigte, dass Gelsinger BMW ... besucht habe. Der Münchner Autobauer kooperiert
+    ...": a description that says what the company makes refers to one that makes it.
+    """
+    kind = _described_kind(description.group(), ctx.data)
+    return next((o for o in ctx.prev_orgs if o.roles & kind), None) if kind else None
+
+
+def _subject_description(a: int, ctx: _SentenceCtx) -> re.Match[str] | None:
+    """The definite description that is the subject of the cue at ``a`` (no company between)."""
+    descriptions = ctx.data.pattern("descriptions")
+    last = None
+    for last in descriptions.finditer(ctx.text, ctx.clause[0], a) if descriptions is not None else ():
+        pass
+    return None if last is None or any(last.end() <= o.start < a for o in ctx.orgs) else last
+
+
+def _described_kind(description: str, data: OptionLangData) -> frozenset[str]:
+    """The knowledge-base roles a definite description names ("der Autobauer": device and car
+    makers; "the chipmaker": chip companies), or none."""
+    for key, roles in (("oem_descriptions", BUYER_ROLES & {"oem"}), ("chipmaker_descriptions", CHIP_ROLES)):
+        pat = data.pattern(key)
+        if pat is not None and pat.search(description):
+            return frozenset(roles)
+    return frozenset()
 
 
 def _fronted_actors(a: int, after: int, ctx: _SentenceCtx) -> list[Org]:
@@ -1242,8 +1268,10 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if directed is None and not via and ctx.salient is not None and _objects_only(a, b, parties, ctx) \
             and any(o.chipmaker for o in parties) and all(o.canonical != ctx.salient.canonical for o in parties):
         # "Der Münchner Autobauer arbeite zudem weiterhin mit Intel und Mobileye zusammen": the
-        # companies named are all the subject's partners; the subject is the article's.
-        actor, via = ctx.salient, True
+        # companies named are all the subject's partners; the subject is the article's, unless
+        # its description fits another company just named.
+        description = _subject_description(a, ctx)
+        actor, via = (_kind_referent(description, ctx) if description else None) or ctx.salient, True
     if actor is None:
         coref = _coref(ctx, allow_chipmaker=True) or _implicit_subject(ctx) or _described_subject(a, ctx)
         if coref is not None and not any(o.canonical == coref.canonical for o in parties):
