@@ -1149,6 +1149,11 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return [_Found(o, False, [], False) for o in [*subjects, *_trailing_examples(b, ctx)] if not o.chipmaker]
     via = False
     if actor is None:
+        group = _plural_subject(a, ctx)
+        if len(group) > 1:
+            # "Zu den Kunden von Nvidia gehören OpenAI, Microsoft, Alphabet und Meta. [...] Die
+            # Technologieunternehmen haben begonnen, ihre eigenen internen Chips ... zu entwickeln".
+            return [_Found(o, True, [], False) for o in group]
         actor = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
         via = actor is not None
     if actor is None:
@@ -1167,6 +1172,25 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     cps = [(o, "design_partner") for o in designers or ([partner] if partner is not None else [])]
     return [_Found(actor, via, cps, False), *(_Found(o, False, [], False) for o in _trailing_examples(b, ctx)
                                              if o.canonical != actor.canonical)]
+
+
+def _plural_subject(a: int, ctx: _SentenceCtx) -> list[Org]:
+    """The companies a plural description before the cue stands for ("these companies", "die
+    Technologieunternehmen"): the last list of two or more companies that are no chipmakers,
+    named in the article shortly before the sentence; empty when there is none."""
+    pat = ctx.data.pattern("plural_descriptions")
+    last = None
+    for last in pat.finditer(ctx.text, ctx.clause[0], a) if pat is not None else ():
+        pass
+    if last is None or any(last.end() <= o.start < a for o in ctx.orgs):
+        return []
+    earlier = [o for o in ctx.article_orgs if ctx.sent[0] - _PLURAL_REACH <= o.start and o.end <= ctx.sent[0]
+               and o.party and not o.chipmaker]
+    for end in range(len(earlier), 1, -1):
+        group = _list_ending(earlier[:end], ctx.text, ctx.data)
+        if len(group) > 1:
+            return group
+    return []
 
 
 def _trailing_examples(b: int, ctx: _SentenceCtx) -> list[Org]:
@@ -1325,6 +1349,8 @@ _CONTROL_AFTER = 15
 _SHARE_REACH = 20
 #: Words between the second company of a pair and an agreement cue ("have recently signed").
 _ACCORD_GAP = 4
+#: Characters before a sentence within which a plural description finds the companies it stands for.
+_PLURAL_REACH = 600
 #: Characters between a switch cue and the own-chip cue that is its object ("switched over to its own").
 _SWITCH_OBJECT = 3
 #: Words at most between the last of several subjects and a build cue ("Apple and Samsung also design").
@@ -1369,7 +1395,10 @@ def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
             or "," in ctx.text[second_end:a]:
         return None
     gap = ctx.text[first_end:second.start]
-    if not conjunctions.search(gap) or _gap_words(ctx.text, first_end, second.start) > 2:
+    # "Die Deutsche Telekom und der US-Chiphersteller Nvidia": a company noun may stand before
+    # the second name.
+    described = _between(ctx.data.pattern("company_terms"), ctx.text, first_end, second.start)
+    if not conjunctions.search(gap) or _gap_words(ctx.text, first_end, second.start) > (4 if described else 2):
         return None
     if len(before) > 2 and _gap_words(ctx.text, before[-3].end, first.start) <= 1:
         return None  # "Google, Meta and OpenAI": a list, not the two sides of one agreement
@@ -1397,7 +1426,7 @@ def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_
     """
     if "acquire" in ctx.clause_options:
         return []
-    sides = _with_subject(a, b, parties, ctx)
+    sides = _with_subject(a, b, parties, ctx, verb_final=True)
     if sides is None:
         pair = _coordinated_pair(a, ctx)
         if pair is None:
@@ -1451,12 +1480,19 @@ def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     Softbank et NVIDIA").
 
     OPTIONS.md: the funded company (the cue's subject) is the actor of a partner (investment)
-    record and the chipmakers among the investors named after the cue its counterparties; funding
-    with no chipmaker in it is none. A chipmaker's own investment is the ``invest`` form.
+    record and the chipmakers among the investors named after the cue its counterparties; a
+    funded chipmaker is the counterparty of each chip buyer that funds it; funding with no
+    chipmaker in it is none. A chipmaker's own investment is the ``invest`` form.
     """
     sides = _money_sides(a, b, ctx)
-    if sides is None or sides[0].chipmaker:
+    if sides is None:
         return []
+    if sides[0].chipmaker:
+        # "Athos Silicon erhalte eine bedeutende Investition ... von Mercedes-Benz": a chip buyer
+        # putting money into a chip company takes a stake in it (its actor, as with ``invest``).
+        buyers = [o for o in ctx.orgs if o.start >= b and not o.chipmaker and o.roles
+                  and "investor" not in o.roles]
+        return [_Found(o, False, [(sides[0], "partner")], False) for o in buyers]
     investors = [o for o in ctx.orgs if o.start >= b and o.chipmaker]
     return [_Found(sides[0], False, [(o, "investor") for o in investors], False)] if investors else []
 
@@ -1561,7 +1597,8 @@ def _between_pair(b: int, ctx: _SentenceCtx) -> tuple[Org, bool, Org] | None:
     return (sides[0], False, sides[1]) if len(sides) >= 2 else None
 
 
-def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> tuple[Org, bool, Org] | None:
+def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx, *,
+                  verb_final: bool = False) -> tuple[Org, bool, Org] | None:
     """The sides of "X ... <partner cue> with Y": (X, via_coref, Y), the subject X being the actor.
 
     The subject is the last company before the cue, unless an anaphor comes between it and the
@@ -1571,8 +1608,13 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> 
     makes chips and Y only buys them, the sides turn: Y's chip strategy is at stake (OPTIONS.md:
     "NVIDIA partners with OpenAI" is OpenAI's option); an anaphoric one gives None.
     """
-    partner = _first_after_marker([o for o in parties if o.start >= b], ctx.data.pattern("with_markers"),
+    with_markers = ctx.data.pattern("with_markers")
+    partner = _first_after_marker([o for o in parties if o.start >= b], with_markers,
                                   ctx.text, a, min(ctx.clause[1], b + _WITH_REACH))
+    if partner is None and verb_final and ctx.data.verb_final and _clause_ends(ctx.text, b, ctx.clause[1]):
+        # An agreement verb that closes its clause ("hat Mercedes mit Nvidia ein „Revenue
+        # Sharing“ vereinbart") has its with-object before it.
+        partner = _first_after_marker([o for o in parties if o.end <= a], with_markers, ctx.text, ctx.clause[0], a)
     if partner is None:
         return None
     before = [o for o in parties if o.end <= a and o.canonical != partner.canonical]
@@ -1749,7 +1791,13 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     actors = _list_ending(before, ctx.text, ctx.data)
     via = False
     if not actors:
-        coref = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
+        # A sentence that names no company speaks of the article's ("Es werde an Alternativen
+        # gearbeitet, die Lieferketten zu diversifizieren"), and so does one that names only
+        # chipmakers ("dass die Stuttgarter sich weiter von Nvidia abkoppeln").
+        coref = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False) \
+            or _implicit_subject(ctx) or (ctx.salient if not buyers and not subject else None)
+        if coref is not None and coref.chipmaker:
+            coref = None
         actors, via = ([coref] if coref is not None else buyers[:1]), coref is not None
     if not actors:
         return []
@@ -1770,7 +1818,10 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     # With no chipmaker and no chip word ("Arduino réaffirme qu'il restera multi-vendeurs") the
     # move may be about anything: it counts only where the article ties the same actor's
     # diversification to chips (:func:`_corroborated`).
-    scoped = bool(cps) or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
+    # A chipmaker named as the supplier moved away from ties the move to chips too ("sich weiter
+    # von Nvidia abkoppeln").
+    scoped = bool(cps) or bool(dominant is not None and dominant.roles & CHIP_ROLES) \
+        or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
     return [_Found(o, via, cps, False, scoped) for o in actors]
 
 
