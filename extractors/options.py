@@ -781,6 +781,12 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         after = target.end + (1 if text[target.end:target.end + 1] in {"-", "\u2010", "\u2011", " "} else 0)
         if shares.match(text, after):
             return []
+    if (target is None or not target.roles) and _between(data.pattern("software_terms"), text, b,
+                                                          min(ctx.sent[1], b + _SOFTWARE_REACH)):
+        # "acquérir la partie entreprise de l'éditeur de solutions de cybersécurité": what is
+        # bought is described as a kind of software that chips are not sold with (AI software
+        # start-ups are: "AMD finalizó la adquisición de Nod.ai, una startup de software de IA").
+        return []
     unnamed = False
     if target is None:
         company = data.pattern("company_terms")
@@ -1349,6 +1355,8 @@ _CONTROL_AFTER = 15
 _SHARE_REACH = 20
 #: Words between the second company of a pair and an agreement cue ("have recently signed").
 _ACCORD_GAP = 4
+#: Characters after a buying cue within which software words (``software_terms``) describe what is bought.
+_SOFTWARE_REACH = 90
 #: Characters before a sentence within which a plural description finds the companies it stands for.
 _PLURAL_REACH = 600
 #: Characters between a switch cue and the own-chip cue that is its object ("switched over to its own").
