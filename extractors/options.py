@@ -1802,8 +1802,9 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
         # A sentence that names no company speaks of the article's ("Es werde an Alternativen
         # gearbeitet, die Lieferketten zu diversifizieren"), and so does one that names only
         # chipmakers ("dass die Stuttgarter sich weiter von Nvidia abkoppeln").
-        coref = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False) \
-            or _implicit_subject(ctx) or (ctx.salient if not buyers and not subject else None)
+        coref = _coref(ctx, allow_chipmaker=False) or _described_subject(a, ctx, allow_chipmaker=False)
+        if coref is None and not buyers and not subject and _names_the_move(cue, a, ctx):
+            coref = ctx.salient
         if coref is not None and coref.chipmaker:
             coref = None
         actors, via = ([coref] if coref is not None else buyers[:1]), coref is not None
@@ -1831,6 +1832,21 @@ def _diversify(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx
     scoped = bool(cps) or bool(dominant is not None and dominant.roles & CHIP_ROLES) \
         or has_chip_term(ctx.text[ctx.sent[0]:ctx.sent[1]], ctx.data)
     return [_Found(o, via, cps, False, scoped) for o in actors]
+
+
+def _names_the_move(cue: CueMatch, a: int, ctx: _SentenceCtx) -> bool:
+    """True when a diversify cue states the move in its own words and the sentence names no other
+    body that could make it: the article's company is then its actor.
+
+    "Es werde an Alternativen gearbeitet, die Lieferketten zu diversifizieren"; but a bare
+    marker ("Au-delà de la mémoire, ...") states no move, and "Le Pentagone explore ... pour
+    réduire la dépendance" names who does.
+    """
+    markers = ctx.data.pattern("dominant_markers")
+    if markers is not None and markers.fullmatch(ctx.text, a, a + cue.end - cue.start):
+        return False
+    s, e = ctx.sent
+    return not any(s <= o.start < e and not o.chipmaker for o in ctx.article_orgs)
 
 
 def _foundry_diversify(designer: Org, a: int, ctx: _SentenceCtx) -> list[_Found]:
