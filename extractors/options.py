@@ -1131,7 +1131,9 @@ def _build(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     inside = [o for o in parties if a <= o.start < b and not o.chipmaker
               and not _ends_with(pronouns, ctx.text, max(a, o.start - 6), len(ctx.text[:o.start].rstrip()))]
     # "AWS-designed Trainium2 silicon": the company glued to the cue designs the chip.
-    actor = inside[0] if inside else before[-1] if before else None
+    # "Arm, majoritairement détenu par SoftBank, commencera à fabriquer ses propres puces": a
+    # company in an apposition only describes the subject.
+    actor = inside[0] if inside else _outside_apposition(before, a, ctx) if before else None
     described_subject = not inside and bool(before) and _between(
         ctx.data.pattern("descriptions"), ctx.text, before[-1].end, a)
     if described_subject:
@@ -1357,6 +1359,8 @@ _SHARE_REACH = 20
 _ACCORD_GAP = 4
 #: Characters after a buying cue within which software words (``software_terms``) describe what is bought.
 _SOFTWARE_REACH = 90
+#: Words at most before a sentence's opening name (a dateline such as "LONDRES —").
+_OPENER_WORDS = 3
 #: Characters before a sentence within which a plural description finds the companies it stands for.
 _PLURAL_REACH = 600
 #: Characters between a switch cue and the own-chip cue that is its object ("switched over to its own").
@@ -1644,6 +1648,11 @@ def _with_subject(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx, *,
         subject, via = found, True
     elif before:
         subject, via = _outside_apposition(before, a, ctx), False
+        if subject.chipmaker and partner.chipmaker and opener is not None and not opener.chipmaker:
+            # "ZF selbst sieht STMicro ... als einen von mehreren Zulieferern und hat ... eine
+            # Kooperation mit dem US-Konzern Wolfspeed bekannt gegeben": the chipmaker between is
+            # an object; the buyer that opens the sentence is the subject.
+            subject = opener
     else:
         return None
     if _buyer_leads(subject, partner):
@@ -1686,8 +1695,11 @@ def _outside_apposition(before: Sequence[Org], a: int, ctx: _SentenceCtx) -> Org
     conjunctions = ctx.data.pattern("conjunctions")
     for earlier in reversed(before[:-1]):
         gap = ctx.text[earlier.end:a]
+        # The earlier name must open the sentence: in "Le principal bailleur de fonds d'OpenAI,
+        # Microsoft, développe" the name between commas is the subject a description announced.
         if gap.lstrip().startswith(",") and gap.count(",") == 2 and "," in ctx.text[last.end:a] \
-                and not _between(conjunctions, ctx.text, earlier.end, last.start):
+                and not _between(conjunctions, ctx.text, earlier.end, last.start) \
+                and _gap_words(ctx.text, ctx.sent[0], earlier.start) <= _OPENER_WORDS:
             return earlier
     return last
 
@@ -2252,6 +2264,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
             and not _talks_about(m, kept) and not _takeover_agreement(m, kept)]
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
+    _to_parents(mentions, kb)
     records = _group(mentions)
     records = [r for r in records if not _supplied_chip(r, records)]
     _attach_orphans(records, orphans)
@@ -2279,11 +2292,25 @@ def _bought_units(mentions: Sequence[Mention], parties: Sequence[Org], kb: Knowl
             m.scoped = True
 
 
+def _to_parents(mentions: Sequence[Mention], kb: KnowledgeBase) -> None:
+    """A unit's mention joins its parent's move of the same option in the article: "Alibaba Cloud"
+    customising its own server chips beside Alibaba's own chips is one build, the group's."""
+    for m in mentions:
+        parent = _parent_name(m.actor, kb) if m.actor is not None else None
+        if parent is None:
+            continue
+        lead = next((k.actor for k in mentions if k.option == m.option and k.actor is not None
+                     and k.actor.canonical == parent), None)
+        if lead is not None:
+            m.actor = lead
+
+
 def _without_own_units(found: list[_Found], option: str) -> list[_Found]:
     """``found`` without counterparties that are units of the actor itself.
 
     "Mit der Tochtergesellschaft BYD Semiconductor plant das Unternehmen eigene Chips": a company
-    working with its own subsidiary has no partner. A build keeps its actor; another option left
+    working with its own subsidiary has no partner; a unit named beside its parent acts for the
+    parent. A build keeps its actor; another option left
     with no other party is none.
     """
     if option == "acquire":
@@ -2294,7 +2321,14 @@ def _without_own_units(found: list[_Found], option: str) -> list[_Found]:
         if f.actor is None or not f.cps:
             out.append(f)
             continue
-        cps = [(o, role) for o, role in f.cps if _parent_name(o, kb) != f.actor.canonical]
+        actor = f.actor
+        parent = next((o for o, _ in f.cps if o.canonical == _parent_name(actor, kb)), None)
+        if parent is not None:
+            # "VW-Software-Tochter Cariad und der Chip-Riese Qualcomm haben ihre Partnerschaft
+            # bekannt gegeben: Volkswagen wird ...": a unit beside its parent acts for the parent.
+            actor = parent
+            f = f._replace(actor=parent, cps=[(o, r) for o, r in f.cps if o.canonical != parent.canonical])
+        cps = [(o, role) for o, role in f.cps if _parent_name(o, kb) != actor.canonical]
         if cps or option == "build":
             out.append(f._replace(cps=cps))
     return out
