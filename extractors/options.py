@@ -296,12 +296,22 @@ _HYPHEN_HEAD = re.compile(r"\b([A-Z]\w{1,30})-(\w+)")
 
 
 def _own_chip(entry: KBEntry) -> bool:
-    """True for an in-house chip of a company that is not only a chipmaker.
+    """True for an in-house chip of a company that is not only a chipmaker (:func:`_chip_owner`)."""
+    kb = load_kb()
+    maker = kb.get(entry.maker) if entry.chip == "in_house" and entry.maker else None
+    return maker is not None and _chip_owner(maker, kb) is not None
 
-    A chipmaker's chip is its product even when its parent uses it (HiSilicon's Kirin).
+
+def _chip_owner(maker: KBEntry, kb: KnowledgeBase) -> KBEntry | None:
+    """The company whose own chip ``maker``'s in-house chip is, or None for a chipmaker's product.
+
+    A chip-design unit of a company that is not only a chipmaker designs for its parent
+    (HiSilicon's Kirin is Huawei's own chip, as Samsung's Exynos is Samsung's).
     """
-    maker = load_kb().get(entry.maker) if entry.chip == "in_house" and entry.maker else None
-    return maker is not None and not set(maker.roles) <= CHIP_ROLES
+    if not set(maker.roles) <= CHIP_ROLES:
+        return maker
+    parent = kb.get(maker.parent) if maker.parent else None
+    return parent if parent is not None and not set(parent.roles) <= CHIP_ROLES else None
 
 
 @cache
@@ -325,14 +335,23 @@ def own_chips(text: str, data: OptionLangData) -> list[Org]:
     if _own_chip_gate().search(text) is None:
         return []
     kb = load_kb()
-    found = [_org_from_entry(text[s:e], entry, s, e, kb)
+    found = [_owner_org(text[s:e], entry, s, e, kb)
              for s, e, entry in _kb_names(text, kb, _own_chip, lambda s, e: True)]
     # A name glued to a chip word is that chip ("die Trainium-Chips", "TPU-based"): its head is the name.
     for m in _HYPHEN_HEAD.finditer(text):
         entry = kb.lookup(m.group(1))
         if entry is not None and _own_chip(entry) and has_chip_term(m.group(2), data):
-            found.append(_org_from_entry(m.group(1), entry, m.start(1), m.end(1), kb))
+            found.append(_owner_org(m.group(1), entry, m.start(1), m.end(1), kb))
     return sorted(found, key=lambda o: o.start)
+
+
+def _owner_org(name: str, chip: KBEntry, start: int, end: int, kb: KnowledgeBase) -> Org:
+    """The mention of an in-house chip as the company that owns it ("Kirin" -> Huawei)."""
+    maker = kb.get(chip.maker) if chip.maker else None
+    owner = _chip_owner(maker, kb) if maker is not None else None
+    if owner is None or owner is maker:
+        return _org_from_entry(name, chip, start, end, kb)
+    return replace(_org_from_entry(name, owner, start, end, kb), chip_product=True)
 
 
 def organisations(doc: Doc, entities: Iterable[Entity], *, text: str | None = None,
@@ -1220,6 +1239,9 @@ def _trailing_examples(b: int, ctx: _SentenceCtx) -> list[Org]:
     return [o for o in listed if not o.chipmaker]
 
 
+_BRACKETED = re.compile(r"^\s*(?:\w+\.?\s+)?\([^()]{1,30}\)")
+
+
 def _listed(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
     """The first organisation of ``orgs`` and those joined to it as a list ("Google, Amazon and Meta").
 
@@ -1230,7 +1252,8 @@ def _listed(orgs: Sequence[Org], text: str, data: OptionLangData) -> list[Org]:
     last_end: int | None = None
     for org in orgs:
         if last_end is not None:
-            gap = text[last_end:org.start]
+            # A listing in brackets after a name belongs to it ("Nio Inc (NYSE: NIO) and Xpeng").
+            gap = _BRACKETED.sub("", text[last_end:org.start], count=1)
             rest = gap.lstrip().lstrip(",").lstrip()
             m = conjunctions.match(rest) if conjunctions is not None and rest else None
             if rest and (m is None or rest[m.end():].strip()):
@@ -2262,6 +2285,7 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
             kept.append(mention)
     kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)
             and not _talks_about(m, kept) and not _takeover_agreement(m, kept)]
+    kept += _same_moves(kept, bounds, parties, text, data)
     for mention in sorted(kept, key=lambda m: m.start):
         (mentions if mention.actor is not None else orphans).append(mention)
     _to_parents(mentions, kb)
@@ -2290,6 +2314,34 @@ def _bought_units(mentions: Sequence[Mention], parties: Sequence[Org], kb: Knowl
             unit = min(units, key=lambda o: abs(o.start - m.start))
             m.counterparties = [(unit, "target")]
             m.scoped = True
+
+
+def _same_moves(kept: Sequence[Mention], bounds: Sequence[tuple[int, int]], parties: Sequence[Org], text: str,
+                data: OptionLangData) -> list[Mention]:
+    """Companies said to do the same as a move just stated take that move too.
+
+    "Amazon entwickelt eigene Prozessoren ... Die Konkurrenten Microsoft und Alphabet machen
+    dasselbe": each company listed before the phrase (no chipmaker) takes every move with an actor
+    of the nearest of the two sentences before it that has one, with its status and counterparties.
+    """
+    pat = data.pattern("same_move")
+    if pat is None:
+        return []
+    out: list[Mention] = []
+    for idx, (s, e) in enumerate(bounds):
+        m = pat.search(text, s, e)
+        if m is None:
+            continue
+        doers = _list_ending([o for o in parties if s <= o.start and o.end <= m.start() and not o.chipmaker],
+                             text, data)
+        for prev in (bounds[idx - 1] if idx >= 1 else None, bounds[idx - 2] if idx >= 2 else None):
+            done = [k for k in kept if prev is not None and k.sentence == prev and k.actor is not None]
+            if done:
+                out += [replace(k, actor=o, via_coref=False, start=m.start(), end=m.end(), sentence=(s, e),
+                                status_cues=[], corroborating=False)
+                        for k in done for o in doers if k.actor is not None and o.canonical != k.actor.canonical]
+                break
+    return out
 
 
 def _to_parents(mentions: Sequence[Mention], kb: KnowledgeBase) -> None:
