@@ -49,7 +49,8 @@ _LIST_KEYS: tuple[str, ...] = (
     "fronted_groups", "fronted_copulas", "consortium_refs", "between_markers", "group_subjects",
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
     "control_terms", "relative_pronouns", "subject_pronouns",
-    "passive_auxiliaries", "foundry_terms", "object_clitics", "oem_descriptions", "chipmaker_descriptions", "plural_descriptions", "software_terms", "same_move",
+    "passive_auxiliaries", "foundry_terms", "object_clitics", "oem_descriptions", "chipmaker_descriptions",
+    "plural_descriptions", "software_terms", "same_move",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})

@@ -1008,11 +1008,12 @@ def _kind_referent(description: re.Match[str], ctx: _SentenceCtx) -> Org | None:
     return next((o for o in ctx.prev_orgs if o.roles & kind), None) if kind else None
 
 
-def _subject_description(a: int, ctx: _SentenceCtx) -> re.Match[str] | None:
-    """The definite description that is the subject of the cue at ``a`` (no company between)."""
-    descriptions = ctx.data.pattern("descriptions")
+def _subject_description(a: int, ctx: _SentenceCtx, key: str = "descriptions") -> re.Match[str] | None:
+    """The last match of the list ``key`` before the cue at ``a`` in its clause, with no company
+    between it and the cue: the definite description that is the cue's subject."""
+    pat = ctx.data.pattern(key)
     last = None
-    for last in descriptions.finditer(ctx.text, ctx.clause[0], a) if descriptions is not None else ():
+    for last in pat.finditer(ctx.text, ctx.clause[0], a) if pat is not None else ():
         pass
     return None if last is None or any(last.end() <= o.start < a for o in ctx.orgs) else last
 
@@ -1205,11 +1206,7 @@ def _plural_subject(a: int, ctx: _SentenceCtx) -> list[Org]:
     """The companies a plural description before the cue stands for ("these companies", "die
     Technologieunternehmen"): the last list of two or more companies that are no chipmakers,
     named in the article shortly before the sentence; empty when there is none."""
-    pat = ctx.data.pattern("plural_descriptions")
-    last = None
-    for last in pat.finditer(ctx.text, ctx.clause[0], a) if pat is not None else ():
-        pass
-    if last is None or any(last.end() <= o.start < a for o in ctx.orgs):
+    if _subject_description(a, ctx, "plural_descriptions") is None:
         return []
     earlier = [o for o in ctx.article_orgs if ctx.sent[0] - _PLURAL_REACH <= o.start and o.end <= ctx.sent[0]
                and o.party and not o.chipmaker]
@@ -1399,13 +1396,7 @@ _UNNAMED_REACH = 60
 def _possessor_of_next(org: Org, ctx: _SentenceCtx) -> bool:
     """True when ``org`` owns the next company named ("SoftBank Group Corp's chip company Arm")."""
     possessive = ctx.data.pattern("possessives")
-    end = org.end
-    for _ in range(3):  # over a legal form ("SoftBank Group Corp's")
-        word = _NEXT_WORD.match(ctx.text, end)
-        if word is None or not has_legal_form(ctx.text[org.start:word.end()]):
-            break
-        end = word.end()
-    m = possessive.match(ctx.text, end) if possessive is not None else None
+    m = possessive.match(ctx.text, _name_end(org, ctx.text)) if possessive is not None else None
     if m is None:
         return False
     nxt = next((o for o in ctx.orgs if o.start >= m.end()), None)
@@ -1441,13 +1432,20 @@ def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
 
 
 _NEXT_WORD = re.compile(r"\s+[\w.&]+")
+#: Legal-form words at most after a company's name ("Group Corp").
+_LEGAL_WORDS = 3
 
 
 def _name_end(org: Org, text: str) -> int:
-    """Where a company's name ends in ``text``: after a legal form that follows the mention
-    ("Denso Corp."), else at the mention's end."""
-    m = _NEXT_WORD.match(text, org.end)
-    return m.end() if m is not None and has_legal_form(text[org.start:m.end()]) else org.end
+    """Where a company's name ends in ``text``: after the legal-form words that follow the mention
+    ("Denso Corp.", "SoftBank Group Corp"), else at the mention's end."""
+    end = org.end
+    for _ in range(_LEGAL_WORDS):
+        m = _NEXT_WORD.match(text, end)
+        if m is None or not has_legal_form(text[org.start:m.end()]):
+            break
+        end = m.end()
+    return end
 
 
 def _accord(a: int, b: int, parties: Sequence[Org], ctx: _SentenceCtx) -> list[_Found]:
