@@ -50,7 +50,7 @@ _LIST_KEYS: tuple[str, ...] = (
     "source_markers", "possessives", "indefinites", "possessive_pronouns", "conjunctions", "use_verbs",
     "control_terms", "relative_pronouns", "subject_pronouns",
     "passive_auxiliaries", "foundry_terms", "object_clitics", "oem_descriptions", "chipmaker_descriptions",
-    "plural_descriptions", "software_terms", "same_move",
+    "plural_descriptions", "software_terms", "same_move", "task_objects", "partnership_refs",
 )
 SCHEMA: frozenset[str] = frozenset({"options", "status", "attribution", "clause_breaks", "year", "verb_final",
                                     *_LIST_KEYS})

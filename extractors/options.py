@@ -718,15 +718,28 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
             # The agent may come first: "a proposed takeover by Fujitsu of Fairchild".
             agent = _object(ctx.sent_orgs, text, b, window_end, 4, agent_pat)
             if agent is not None:
-                target = _object(ctx.sent_orgs, text, agent.end, window_end, 4, target_pat)
+                # "l'acquisition par Nokia NOKIA pour 2,3 milliards de dollars du fabricant
+                # américain de semi-conducteurs Infinera": the object's window opens after the
+                # agent, and the agent's ticker repeated is not the object.
+                target = _object([o for o in ctx.sent_orgs if o.canonical != agent.canonical], text, agent.end,
+                                 min(ctx.sent[1], agent.end + _OBJECT_WINDOW), 4, target_pat,
+                                 data.pattern("company_terms"))
                 actor = agent if target is not None else None
         start = target.end if target is not None else b
         actor = actor or _object(ctx.sent_orgs, text, start, window_end, 4, agent_pat)
+        pair = _coordinated_pair(a, ctx, through_possessive=True) if actor is None and target is None else None
+        if pair is not None:
+            # "Wise Road Capital and U.S. chipmaker Magnachip have terminated their merger
+            # agreement": the pair's own deal; a financial investor is the buyer, else the first.
+            first, second = pair
+            return _acquire_found(*((second, first) if _investor(second) and not _investor(first) else pair), ctx)
         if actor is None and before and _gap_words(text, before[-1].end, a) <= 3:
             actor = before[-1]  # "Fujitsu's takeover", "son acquisition" after the name
         elif actor is None and before and target is not None:
             actor = before[-1]
     else:
+        if _takes_on_task(a, b, ctx):
+            return []
         # "Nexperia, une société ... appartenant au chinois Wingtech, a confirmé son intention
         # d'acquérir": a company in an apposition only describes the subject.
         actor = _outside_apposition(before, a, ctx) if before else None
@@ -853,6 +866,24 @@ def _acquire(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     # A target the sentence does not tie to chips ("Pourquoi Qualcomm rachète Arduino") is kept
     # unscoped: it counts only where the article ties the same deal to chips elsewhere.
     return [_Found(actor, via, cps, target is None, scoped)]
+
+
+#: Words at most before a task object that opens a clause (a conjunction, an adverb).
+_TASK_LEAD = 2
+
+
+def _takes_on_task(a: int, b: int, ctx: _SentenceCtx) -> bool:
+    """True when a buying verb's object is a task (``task_objects``): right after the verb ("took
+    over production"), or opening the clause in German word order ("Die Fertigung selbst
+    übernimmt künftig der strategische Partner GlobalFoundries")."""
+    tasks = ctx.data.pattern("task_objects")
+    if tasks is None:
+        return False
+    if tasks.match(ctx.text, _skip_space(ctx.text, b)):
+        return True
+    first = tasks.search(ctx.text, ctx.clause[0], a)
+    return first is not None and _gap_words(ctx.text, ctx.clause[0], first.start()) <= _TASK_LEAD \
+        and not any(first.end() <= o.start < a for o in ctx.orgs)
 
 
 def _with_party(before: Sequence[Org], ctx: _SentenceCtx) -> Org | None:
@@ -1314,7 +1345,11 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if directed is not None:
         # The cue names its two sides: the counterparty is the other side, not every party around.
         actor, via, other = directed
-        parties = [other]
+        # "to develop the chips with Qualcomm, STMicroelectronics and Renesas": every company of
+        # a list that the other side opens is a partner.
+        listed = _listed([o for o in ctx.orgs if o.start >= other.start and o.canonical != actor.canonical],
+                         ctx.text, ctx.data)
+        parties = listed if listed and listed[0] is other else [other]
     if directed is None and _unnamed_partner(b, ctx):
         return []
     if directed is None and not via and ctx.salient is not None and _objects_only(a, b, parties, ctx) \
@@ -1354,7 +1389,9 @@ def _partner(cue: CueMatch, a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
     if not cps:
         return []
     if not _chip_scoped(actor, cps, ctx):
-        return []
+        # Kept unscoped: it counts only where the article ties the partnership to chips
+        # elsewhere (:func:`_partnership_described`).
+        return [_Found(actor, via, cps, False, False)]
     foundry_deal = None if via or cue.cue.subtype == "investment" else _foundry_customers([actor, *(o for o, _ in cps)])
     if foundry_deal is not None and (len(foundry_deal[1]) > 1 or foundry_deal[0].canonical == actor.canonical):
         foundry, customers = foundry_deal
@@ -1403,12 +1440,14 @@ def _possessor_of_next(org: Org, ctx: _SentenceCtx) -> bool:
     return nxt is not None and _gap_words(ctx.text, m.end(), nxt.start) <= 4
 
 
-def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
+def _coordinated_pair(a: int, ctx: _SentenceCtx, *, through_possessive: bool = False) -> tuple[Org, Org] | None:
     """The two companies joined by a conjunction right before the cue at ``a``, in text order.
 
     "Honda and Renesas have signed an agreement", "Apple y Broadcom firmaron un acuerdo": two
     names, a conjunction between them and at most a few words (an auxiliary) before the cue.
-    None for any other shape: a third company, a list, or a name far from the cue.
+    None for any other shape: a third company, a list, or a name far from the cue. With
+    ``through_possessive``, a deal noun owned by the pair may stand further away ("... have
+    terminated their $1.4 billion merger agreement").
     """
     before = [o for o in ctx.orgs if o.end <= a]
     conjunctions = ctx.data.pattern("conjunctions")
@@ -1417,8 +1456,9 @@ def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
     first, second = before[-2], before[-1]
     # "Toyota Motor Corp. and Denso Corp. are considering": a legal form ends the name.
     first_end, second_end = _name_end(first, ctx.text), _name_end(second, ctx.text)
-    if first.canonical == second.canonical or _gap_words(ctx.text, second_end, a) > _ACCORD_GAP \
-            or "," in ctx.text[second_end:a]:
+    if first.canonical == second.canonical or "," in ctx.text[second_end:a] \
+            or (_gap_words(ctx.text, second_end, a) > _ACCORD_GAP
+                and not (through_possessive and _possessive_close(second_end, a, ctx))):
         return None
     gap = ctx.text[first_end:second.start]
     # "Die Deutsche Telekom und der US-Chiphersteller Nvidia": a company noun may stand before
@@ -1429,6 +1469,24 @@ def _coordinated_pair(a: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
     if len(before) > 2 and _gap_words(ctx.text, before[-3].end, first.start) <= 1:
         return None  # "Google, Meta and OpenAI": a list, not the two sides of one agreement
     return first, second
+
+
+#: Words at most between a possessive and the deal noun it owns ("their $1.4 billion merger").
+_POSSESSED_GAP = 3
+
+
+def _possessive_close(start: int, a: int, ctx: _SentenceCtx) -> bool:
+    """True when a possessive stands shortly before the cue at ``a``, within a subject's clause
+    (no more than ``_APPOSED_WORDS`` words after ``start``)."""
+    pronouns = ctx.data.pattern("possessive_pronouns")
+    last = max((m.end() for m in pronouns.finditer(ctx.text, start, a)), default=None) if pronouns else None
+    return last is not None and _gap_words(ctx.text, last, a) <= _POSSESSED_GAP \
+        and _gap_words(ctx.text, start, a) <= _APPOSED_WORDS
+
+
+def _investor(org: Org) -> bool:
+    """True for a financial investor (a fund, a bank): in a merger with a company, it is the buyer."""
+    return bool(org.roles) and org.roles <= {"investor"}
 
 
 _NEXT_WORD = re.compile(r"\s+[\w.&]+")
@@ -1500,12 +1558,14 @@ def _unnamed_partner(b: int, ctx: _SentenceCtx) -> bool:
 
 
 def _money_sides(a: int, b: int, ctx: _SentenceCtx) -> tuple[Org, Org] | None:
-    """The company before a money cue and the one right after it (three words at most), else None."""
+    """The company before a money cue and the one right after it, else None: three words at most
+    after the cue, or more where a company noun describes it ("invertir en el diseñador de chips
+    Arm", "a $800 million investment in Chinese chipmaker and foundry operator Tsinghua Unigroup")."""
     before = [o for o in ctx.orgs if o.end <= a]
-    after = [o for o in ctx.orgs if o.start >= b]
-    if not before or not after or _gap_words(ctx.text, b, after[0].start) > 3:
+    after = _object(ctx.orgs, ctx.text, b, ctx.clause[1], 3, None, ctx.data.pattern("company_terms"))
+    if not before or after is None:
         return None
-    return before[-1], after[0]
+    return before[-1], after
 
 
 def _funding(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
@@ -1555,7 +1615,10 @@ def _invest(a: int, b: int, ctx: _SentenceCtx) -> list[_Found]:
         return []
     if investor.chipmaker:
         return [_Found(investee, False, [(investor, "investor")], False)]
-    if investee.chipmaker:
+    # A company the knowledge base files under another trade is a chip company where the words
+    # describing it say so ("Chinese chipmaker and foundry operator Tsinghua Unigroup").
+    if investee.chipmaker or (described is not None and not investor.roles & CHIP_ROLES
+                              and has_chip_term(ctx.text[described.start():investee.start], ctx.data)):
         # "Toyota Motor Corp. and Denso Corp. are considering making additional investments in
         # Rapidus": each of two companies joined before the cue invests.
         pair = _coordinated_pair(a, ctx)
@@ -1695,6 +1758,10 @@ def _buyer_leads(first: Org, second: Org) -> bool:
     """
     if _supplies_fabs(first) and second.roles & _MAKER_ROLES and not _supplies_fabs(second):
         return True  # "Soitec and STMicroelectronics signed an agreement": the fab buys the wafers
+    if first.roles & _MAKER_ROLES and second.roles & BUYER_ROLES and not second.roles & _MAKER_ROLES:
+        # "Samsung ha conseguido este acuerdo con Apple": a company with fabs that also sells
+        # devices makes the chips of a device maker without fabs, whose supply is at stake.
+        return True
     return first.chipmaker and (bool(second.roles & BUYER_ROLES) or not second.roles) \
         and not second.roles & CHIP_ROLES
 
@@ -1992,6 +2059,11 @@ def _merge_status(mentions: Sequence[Mention]) -> str:
     return max(live, key=_RANK.__getitem__) if live else ordered[0].status
 
 
+#: Options whose counterparties are several alike (partners, new suppliers): one named in part
+#: restates the record of the whole. A takeover target is one company, so targets never nest.
+_NESTING_OPTIONS = frozenset({"partner", "diversify"})
+
+
 def _group(mentions: list[Mention]) -> list[_Record]:
     records: dict[tuple[str, str, frozenset[str]], _Record] = {}
     for m in sorted(mentions, key=lambda m: (len(m.cp_key) == 0, m.start)):
@@ -2009,6 +2081,14 @@ def _group(mentions: list[Mention]) -> list[_Record]:
             mirror = ("partner", next(iter(m.cp_key)), frozenset({m.actor.canonical}))
             if mirror in records:
                 records[mirror].mentions.append(m)
+                continue
+        if m.option in _NESTING_OPTIONS and key not in records:
+            # "Et pour lancer Ampere, Renault s'associe à Qualcomm" then "Un accord avec
+            # Qualcomm": partners named in part restate the same move, not a second one.
+            nested = [r for (o, a, cps), r in records.items() if o == m.option and a == m.actor.canonical
+                      and (cps < m.cp_key or m.cp_key < cps)]
+            if len(nested) == 1:
+                nested[0].mentions.append(m)
                 continue
         records.setdefault(key, _Record(m.option, m.actor)).mentions.append(m)
     return list(records.values())
@@ -2279,7 +2359,8 @@ def detect_options(doc: Doc, ctx: ExtractContext, *, model: ShippedModel,
         if _corroborated(mention, strong):
             mention.corroborating = True
             kept.append(mention)
-        elif _target_described(mention, text, bounds, parties, data):
+        elif _target_described(mention, text, bounds, parties, data) \
+                or _partnership_described(mention, text, bounds, parties, data):
             kept.append(mention)
     kept = [m for m in kept if not _diversify_instead(m, kept) and not _build_instead(m, kept)
             and not _talks_about(m, kept) and not _takeover_agreement(m, kept)]
@@ -2562,6 +2643,31 @@ def _target_described(mention: Mention, text: str, bounds: Sequence[tuple[int, i
             sent = next(((s, e) for s, e in bounds if s <= org.start < e), None)
             if sent is not None and sent != mention.sentence and has_chip_term(text[sent[0]:sent[1]], data):
                 return True
+    return False
+
+
+#: Sentences after a partnership within which a reference to it may say what it is about.
+_REF_SENTENCES = 3
+
+
+def _partnership_described(mention: Mention, text: str, bounds: Sequence[tuple[int, int]],
+                           parties: Sequence[Org], data: OptionLangData) -> bool:
+    """True for a partnership that a following sentence, referring back to it, ties to chips.
+
+    "Honda und IBM kooperieren ... Die Kollaboration zielt darauf ab, neuartige
+    Computertechnologien zu erforschen und zu entwickeln – von leistungsfähigen Chips bis hin zu
+    innovativer Software": the reference (``partnership_refs``) names no other company, so the
+    chips it speaks of are the partnership's.
+    """
+    refs = data.pattern("partnership_refs")
+    if mention.option != "partner" or not mention.cp_key or mention.actor is None or refs is None:
+        return False
+    own = {mention.actor.canonical, *mention.cp_key}
+    later = [(s, e) for s, e in bounds if s >= mention.sentence[1]][:_REF_SENTENCES]
+    for s, e in later:
+        if refs.search(text, s, e) and has_chip_term(text[s:e], data) \
+                and all(o.canonical in own for o in parties if s <= o.start < e):
+            return True
     return False
 
 
