@@ -2664,11 +2664,8 @@ def _partnership_described(mention: Mention, text: str, bounds: Sequence[tuple[i
         return False
     own = {mention.actor.canonical, *mention.cp_key}
     later = [(s, e) for s, e in bounds if s >= mention.sentence[1]][:_REF_SENTENCES]
-    for s, e in later:
-        if refs.search(text, s, e) and has_chip_term(text[s:e], data) \
-                and all(o.canonical in own for o in parties if s <= o.start < e):
-            return True
-    return False
+    return any(refs.search(text, s, e) and has_chip_term(text[s:e], data)
+               and all(o.canonical in own for o in parties if s <= o.start < e) for s, e in later)
 
 
 def _corroborated(mention: Mention, kept: Sequence[Mention]) -> bool:
